@@ -1,0 +1,131 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Db } from 'mongodb';
+import type { ChannelSenders, ChannelAttemptResult } from '../src/delivery/channel-sender';
+import type { DeliveryTarget } from '../src/domain/delivery-plan';
+import { DeliveryFailureType, finalStatusForFailure } from '../src/domain/delivery-outcome';
+import { openChannel, type Sealer } from '../src/store/channel-secrets';
+import { recordAttempt, type DeliveryKey, type DeliveryStatus } from '../src/store/delivery-store';
+import { findEvent } from '../src/store/event-store';
+import { disableWebhook, findWebhook } from '../src/store/webhook-store';
+import { nextRetryDelayMs } from './retry-schedule';
+
+export interface DeliverInput {
+  eventId: string;
+  target: DeliveryTarget;
+}
+
+export interface DeliverDeps {
+  db: Db;
+  box: Sealer;
+  senders: ChannelSenders;
+  now: () => Date;
+  onAttempt?: (channel: string, outcome: ChannelAttemptResult['kind'], durationMs: number) => void;
+}
+
+/**
+ * One attempt at one (webhook, channel). Loads what it needs by id, sends, records the
+ * attempt, then returns (delivered) or throws: a retryable ApplicationFailure (Temporal's
+ * RetryPolicy schedules the next attempt, `nextRetryDelay` for Retry-After) or a
+ * non-retryable one for permanent outcomes. Failure messages carry ids and status codes
+ * only: they are stored in workflow history, receiver URLs and bodies must not be.
+ */
+export function createDeliverActivity(deps: DeliverDeps) {
+  return async function deliver({ eventId, target }: DeliverInput): Promise<'delivered'> {
+    const info = Context.current().info;
+    const where = `webhook ${target.webhookId}, channel #${target.channelIndex} (${target.channel})`;
+    const [event, webhook] = await Promise.all([findEvent(deps.db, eventId), findWebhook(deps.db, target.webhookId)]);
+    if (!event) {
+      throw ApplicationFailure.nonRetryable(`event ${eventId} not found`, DeliveryFailureType.InvalidConfiguration);
+    }
+    const key: DeliveryKey = {
+      deliveryId: target.deliveryId,
+      eventId,
+      webhookId: target.webhookId,
+      organizationId: event.organization_id,
+      eventType: event.event_type,
+      channelIndex: target.channelIndex,
+      channel: target.channel,
+    };
+    const startedAt = deps.now();
+
+    const record = async (result: ChannelAttemptResult, status: DeliveryStatus, nextRetryAt: Date | null = null) => {
+      deps.onAttempt?.(target.channel, result.kind, result.durationMs);
+      await recordAttempt(
+        deps.db,
+        key,
+        {
+          n: info.attempt,
+          at: startedAt,
+          status_code: result.statusCode ?? null,
+          duration_ms: Math.round(result.durationMs),
+          error: result.kind === 'delivered' ? null : result.error,
+          error_message: result.kind === 'delivered' ? null : result.errorMessage,
+          response_excerpt: result.responseExcerpt ?? null,
+          run: info.workflowExecution?.runId ?? null,
+        },
+        { status, nextRetryAt },
+      );
+    };
+    const stop = async (failureType: DeliveryFailureType, error: string, message: string): Promise<never> => {
+      await record({ kind: 'permanent', failureType, error, errorMessage: message, durationMs: 0 }, finalStatusForFailure(failureType));
+      throw ApplicationFailure.nonRetryable(`${message} (${where})`, failureType);
+    };
+
+    if (!webhook) return stop(DeliveryFailureType.WebhookDeleted, 'webhook_deleted', 'webhook was deleted');
+    if (!webhook.is_active) return stop(DeliveryFailureType.WebhookInactive, 'webhook_inactive', 'webhook is inactive');
+    const stored = webhook.channels[target.channelIndex];
+    if (!stored || stored.channel !== target.channel) {
+      return stop(DeliveryFailureType.InvalidConfiguration, 'channel_removed', 'channel no longer exists');
+    }
+    const sender = deps.senders[stored.channel];
+    if (!sender) {
+      return stop(DeliveryFailureType.InvalidConfiguration, 'channel_unavailable', `${stored.channel} channel is not configured on this worker`);
+    }
+    let channel;
+    try {
+      channel = openChannel(stored, deps.box);
+    } catch (error) {
+      return stop(DeliveryFailureType.InvalidConfiguration, 'secret_unreadable', (error as Error).message);
+    }
+
+    let result: ChannelAttemptResult;
+    try {
+      result = await sender.send({
+        event,
+        webhook,
+        channel,
+        deliveryId: target.deliveryId,
+        channelIndex: target.channelIndex,
+        runId: info.workflowExecution?.runId ?? null,
+        attempt: info.attempt,
+        attemptTimeoutMs: target.attemptTimeoutMs,
+        now: startedAt,
+      });
+    } catch (error) {
+      result = { kind: 'retry', error: 'internal_error', errorMessage: (error as Error).message, durationMs: deps.now().getTime() - startedAt.getTime() };
+    }
+
+    switch (result.kind) {
+      case 'delivered':
+        await record(result, 'delivered');
+        return 'delivered';
+      case 'gone':
+        await disableWebhook(deps.db, webhook._id, `receiver answered 410 Gone on ${startedAt.toISOString()}`);
+        await record(result, 'failed');
+        throw ApplicationFailure.nonRetryable(`${result.errorMessage} (${where})`, DeliveryFailureType.WebhookGone);
+      case 'permanent':
+        await record(result, finalStatusForFailure(result.failureType));
+        throw ApplicationFailure.nonRetryable(`${result.error} (${where})`, result.failureType);
+      case 'retry': {
+        const delayMs = result.afterMs ?? nextRetryDelayMs(target.retry, info.attempt);
+        await record(result, 'retrying', new Date(startedAt.getTime() + result.durationMs + delayMs));
+        const summary = result.statusCode ? `HTTP ${result.statusCode}` : result.error;
+        throw ApplicationFailure.create({
+          message: `${summary} (${where})`,
+          type: DeliveryFailureType.RetryableFailure,
+          nextRetryDelay: result.afterMs,
+        });
+      }
+    }
+  };
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/**
+ * The one place configuration is read. Every variable is part of the public contract
+ * (DESIGN.md §8); a bad value stops start-up with a line naming the variable.
+ */
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .pipe(z.url().optional())
+  .optional();
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+export const envSchema = z.object({
+  MONGODB_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+      .optional(),
+  ),
+  MONGODB_DB: z.string().trim().min(1).default('hookrelay'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .trim()
+    .regex(/^[^\s:]+:\d+$/, 'must be host:port')
+    .default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().trim().min(1).default('hookrelay'),
+  TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PORT: port.default(3000),
+  HOOKRELAY_ENCRYPTION_KEY: optionalString.pipe(
+    z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+      .optional(),
+  ),
+  HOOKRELAY_ALLOW_HTTP: booleanFlag,
+  HOOKRELAY_ALLOWED_CIDRS: z.string().trim().default(''),
+  SMTP_URL: optionalUrl,
+  SMTP_FROM: z.string().trim().min(3).default('hookrelay@localhost'),
+  SMS_API_URL: optionalUrl,
+  SMS_ACCOUNT_SID: optionalString,
+  SMS_AUTH_TOKEN: optionalString,
+  SMS_FROM: optionalString,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.output<typeof envSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly variable: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Reads and validates the environment. Unset and empty variables take their defaults. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.fromEntries(
+    Object.keys(envSchema.shape)
+      .filter((name) => env[name] !== undefined)
+      .map((name) => [name, env[name]]),
+  );
+  const parsed = envSchema.safeParse(known);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const variable = String(issue.path[0] ?? 'environment');
+  throw new ConfigError(`invalid configuration: ${variable} ${issue.message}`, variable);
+}

@@ -1,0 +1,55 @@
+/**
+ * What crosses into workflow history: ids, channel kinds, retry numbers. Never URLs,
+ * header values, secrets or payload bodies. Workflow-safe (no imports at runtime).
+ */
+import type { ChannelKind } from '../store/webhook-store';
+import type { ResolvedRetryPolicy } from './retry-policy';
+
+export type TargetRetry = ResolvedRetryPolicy;
+
+export interface DeliveryTarget {
+  /** Also the Standard Webhooks `webhook-id`: stable across retries and redeliveries. */
+  deliveryId: string;
+  webhookId: string;
+  channelIndex: number;
+  channel: ChannelKind;
+  /** Upper bound of one attempt, from the channel's `timeout`. */
+  attemptTimeoutMs: number;
+  retry: TargetRetry;
+}
+
+export interface DeliverEventInput {
+  eventId: string;
+  /** Restricts delivery to these webhooks (redelivery, test events). */
+  webhookIds?: string[];
+}
+
+export type TargetOutcome = 'delivered' | 'failed' | 'canceled';
+
+export interface TargetResult {
+  deliveryId: string;
+  webhookId: string;
+  channelIndex: number;
+  outcome: TargetOutcome;
+}
+
+export type EventOutcome = 'delivered' | 'partially_failed' | 'failed' | 'no_subscribers';
+
+export interface DeliverEventResult {
+  eventId: string;
+  outcome: EventOutcome;
+  targets: TargetResult[];
+}
+
+/** The event's final status from its targets' outcomes (DESIGN.md §3). */
+export function summarizeOutcome(results: readonly TargetResult[]): EventOutcome {
+  if (results.length === 0) return 'no_subscribers';
+  const delivered = results.filter((r) => r.outcome === 'delivered').length;
+  if (delivered === results.length) return 'delivered';
+  return delivered === 0 ? 'failed' : 'partially_failed';
+}
+
+/** Activity ids name the channel and webhook so the Temporal UI shows which endpoint is stuck. */
+export function deliveryActivityId(target: Pick<DeliveryTarget, 'channel' | 'webhookId' | 'channelIndex'>): string {
+  return `deliver:${target.webhookId}:${target.channel}#${target.channelIndex}`;
+}

@@ -1,0 +1,18 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** The directory holding hookrelay's package.json, from source or from dist/. */
+export function repoRoot(from: string = __dirname): string {
+  let dir = from;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'workflows'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the hookrelay package root above ${from}`);
+    dir = parent;
+  }
+}
+
+/** Git-ignored folder for binaries the project builds for itself (Temporal CLI, MongoDB stand-in). */
+export function toolsDir(): string {
+  return process.env.HOOKRELAY_TOOLS_DIR ?? join(repoRoot(), '.tools');
+}

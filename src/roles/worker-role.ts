@@ -1,0 +1,50 @@
+import { NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { createChannelSenders } from '../delivery/channel-senders';
+import { createHttpTransport } from '../delivery/http-transport';
+import type { Metrics } from '../observability/metrics';
+import type { Services } from '../runtime/services';
+import { parseCidrList } from '../security/ssrf';
+import { ensureSearchAttributes } from '../temporal/search-attribute-registry';
+import { createHookrelayWorker } from '../temporal/worker';
+import { loadWorkflowBundle } from '../temporal/workflow-bundle';
+import { USER_AGENT } from '../version';
+import type { Role } from './role';
+
+/** Runs deliverEvent workflows and their activities until stopped. */
+export async function startWorkerRole(services: Services, metrics?: Metrics): Promise<Role> {
+  const { config, logger } = services;
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const registered = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
+  if (registered.length > 0) logger.info({ registered }, 'registered search attributes');
+  const transport = createHttpTransport({
+    allowHttp: config.HOOKRELAY_ALLOW_HTTP,
+    allowedCidrs: parseCidrList(config.HOOKRELAY_ALLOWED_CIDRS),
+    userAgent: USER_AGENT,
+  });
+  const worker = await createHookrelayWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowBundle: await loadWorkflowBundle(),
+    activities: createActivities({
+      db: services.mongo.db,
+      box: services.box,
+      senders: createChannelSenders({ config, transport, box: services.box, userAgent: USER_AGENT }),
+      onAttempt: metrics?.observeAttempt,
+    }),
+  });
+  const running = worker.run();
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+  return {
+    name: 'worker',
+    done: running,
+    async stop() {
+      // In-flight attempts finish; anything left is picked up again by Temporal.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await transport.close();
+      await connection.close();
+    },
+  };
+}

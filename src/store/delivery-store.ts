@@ -1,0 +1,179 @@
+import type { Collection, Db } from 'mongodb';
+import type { ChannelKind } from './webhook-store';
+import { COLLECTIONS } from './collection-names';
+import { afterPosition, NEWEST_FIRST, type PageRequest } from './pagination';
+
+export const DELIVERY_STATUSES = ['pending', 'retrying', 'delivered', 'failed', 'canceled'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export const FINAL_DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'failed', 'canceled'];
+
+/** The attempt log keeps the newest entries only, so a document stays small forever. */
+export const MAX_ATTEMPTS_KEPT = 50;
+
+export interface DeliveryAttempt {
+  n: number;
+  at: Date;
+  status_code: number | null;
+  duration_ms: number;
+  /** Error class such as `timeout`, `http_503`, `destination_blocked`; null when delivered. */
+  error: string | null;
+  /** Human-readable detail of the error. */
+  error_message: string | null;
+  response_excerpt: string | null;
+  /** The workflow run that made the attempt (a redelivery is a new run). */
+  run: string | null;
+}
+
+export interface DeliveryDocument {
+  /** The delivery id; also the Standard Webhooks `webhook-id`, stable across retries. */
+  _id: string;
+  event_id: string;
+  webhook_id: string;
+  organization_id: string;
+  event_type: string;
+  channel_index: number;
+  channel: ChannelKind;
+  status: DeliveryStatus;
+  attempts: DeliveryAttempt[];
+  attempt_count: number;
+  next_retry_at: Date | null;
+  delivered_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DeliveryKey {
+  deliveryId: string;
+  eventId: string;
+  webhookId: string;
+  organizationId: string;
+  eventType: string;
+  channelIndex: number;
+  channel: ChannelKind;
+}
+
+export function deliveriesCollection(db: Db): Collection<DeliveryDocument> {
+  return db.collection<DeliveryDocument>(COLLECTIONS.deliveries);
+}
+
+/** One write per attempt: creates the record on the first one, appends afterwards. */
+export async function recordAttempt(
+  db: Db,
+  key: DeliveryKey,
+  attempt: DeliveryAttempt,
+  outcome: { status: DeliveryStatus; nextRetryAt?: Date | null },
+): Promise<void> {
+  await deliveriesCollection(db).updateOne(
+    { _id: key.deliveryId },
+    {
+      $setOnInsert: {
+        event_id: key.eventId,
+        webhook_id: key.webhookId,
+        organization_id: key.organizationId,
+        event_type: key.eventType,
+        channel_index: key.channelIndex,
+        channel: key.channel,
+        created_at: attempt.at,
+      },
+      $set: {
+        status: outcome.status,
+        next_retry_at: outcome.nextRetryAt ?? null,
+        updated_at: attempt.at,
+        ...(outcome.status === 'delivered' ? { delivered_at: attempt.at } : {}),
+      },
+      $push: { attempts: { $each: [attempt], $slice: -MAX_ATTEMPTS_KEPT } },
+      $inc: { attempt_count: 1 },
+    },
+    { upsert: true },
+  );
+}
+
+/**
+ * Marks a delivery final when its retries ran out without the activity getting a
+ * chance to say so (schedule-to-close timeout). Never downgrades a settled record.
+ */
+export async function settleDelivery(
+  db: Db,
+  key: DeliveryKey,
+  status: DeliveryStatus,
+  now = new Date(),
+): Promise<void> {
+  try {
+    await settleOpenDelivery(db, key, status, now);
+  } catch (error) {
+    // The record exists and is already final: the upsert collides with it, nothing to do.
+    if ((error as { code?: number }).code !== 11000) throw error;
+  }
+}
+
+async function settleOpenDelivery(db: Db, key: DeliveryKey, status: DeliveryStatus, now: Date): Promise<void> {
+  await deliveriesCollection(db).updateOne(
+    { _id: key.deliveryId, status: { $nin: [...FINAL_DELIVERY_STATUSES] } },
+    {
+      $setOnInsert: {
+        event_id: key.eventId,
+        webhook_id: key.webhookId,
+        organization_id: key.organizationId,
+        event_type: key.eventType,
+        channel_index: key.channelIndex,
+        channel: key.channel,
+        created_at: now,
+        attempts: [],
+        attempt_count: 0,
+        delivered_at: null,
+      },
+      $set: { status, next_retry_at: null, updated_at: now },
+    },
+    { upsert: true },
+  );
+}
+
+/** A redelivery starts a fresh round on the same record (same webhook-id for receivers). */
+export async function reopenDeliveries(db: Db, eventId: string, webhookIds?: readonly string[], now = new Date()) {
+  await deliveriesCollection(db).updateMany(
+    { event_id: eventId, ...(webhookIds ? { webhook_id: { $in: [...webhookIds] } } : {}) },
+    { $set: { status: 'pending', next_retry_at: null, updated_at: now } },
+  );
+}
+
+/** One page of a webhook's deliveries, newest first; reads one extra to tell if more follow. */
+export async function listWebhookDeliveries(
+  db: Db,
+  webhookId: string,
+  organizationId: string,
+  filter: { status?: DeliveryStatus },
+  page: PageRequest,
+): Promise<DeliveryDocument[]> {
+  return deliveriesCollection(db)
+    .find({
+      webhook_id: webhookId,
+      organization_id: organizationId,
+      ...(filter.status ? { status: filter.status } : {}),
+      ...afterPosition<DeliveryDocument>(page.after),
+    })
+    .sort(NEWEST_FIRST)
+    .skip(page.offset ?? 0)
+    .limit(page.limit + 1)
+    .toArray();
+}
+
+/** Every delivery record of an event, per webhook and channel. */
+export async function findEventDeliveries(db: Db, eventId: string, organizationId: string): Promise<DeliveryDocument[]> {
+  return deliveriesCollection(db)
+    .find({ event_id: eventId, organization_id: organizationId })
+    .sort({ webhook_id: 1, channel_index: 1 })
+    .toArray();
+}
+
+export async function countWebhookDeliveries(
+  db: Db,
+  webhookId: string,
+  organizationId: string,
+  filter: { status?: DeliveryStatus },
+): Promise<number> {
+  return deliveriesCollection(db).countDocuments({
+    webhook_id: webhookId,
+    organization_id: organizationId,
+    ...(filter.status ? { status: filter.status } : {}),
+  });
+}

@@ -1,0 +1,92 @@
+import type { Collection, Db } from 'mongodb';
+import {
+  toDeliveryPayload,
+  webhookEventDocumentSchema,
+  type EventStatus,
+  type WebhookEventDocument,
+} from '../domain/event-envelope';
+import { COLLECTIONS } from './collection-names';
+
+export type { EventStatus };
+export type FinalEventStatus = Exclude<EventStatus, 'pending' | 'dispatched'>;
+
+/** The `webhook_events` document (the engine contract, DESIGN.md §3), as hookrelay reads it. */
+export type EventDocument = WebhookEventDocument & { completed_at?: Date | null; error?: string };
+
+export class InvalidStoredEventError extends Error {
+  override readonly name = 'InvalidStoredEventError';
+}
+
+/**
+ * Other producers write this collection too: a document is read through the envelope
+ * schema (ISO strings become dates, missing optional fields get defaults).
+ */
+export function parseStoredEvent(raw: unknown): EventDocument {
+  const parsed = webhookEventDocumentSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InvalidStoredEventError(`${issue.path.join('.') || 'document'}: ${issue.message}`);
+  }
+  const doc = parsed.data;
+  return {
+    ...doc,
+    namespace_id: doc.namespace_id ?? null,
+    metadata: doc.metadata ?? {},
+    cache_scope: doc.cache_scope ?? toDeliveryPayload(doc).cache_scope,
+  } as EventDocument;
+}
+
+export function eventsCollection(db: Db): Collection<EventDocument> {
+  return db.collection<EventDocument>(COLLECTIONS.events);
+}
+
+/** Inserts an event; a duplicate event id is a no-op (returns false), never an error. */
+export async function insertEvent(db: Db, event: EventDocument): Promise<boolean> {
+  try {
+    await eventsCollection(db).insertOne(event);
+    return true;
+  } catch (error) {
+    if ((error as { code?: number }).code === 11000) return false;
+    throw error;
+  }
+}
+
+export async function findEvent(db: Db, eventId: string, organizationId?: string): Promise<EventDocument | null> {
+  const raw = await eventsCollection(db).findOne(
+    organizationId === undefined ? { _id: eventId } : { _id: eventId, organization_id: organizationId },
+  );
+  return raw ? parseStoredEvent(raw) : null;
+}
+
+/** An event that cannot be delivered as written is failed with the reason, not dropped. */
+export async function rejectEvent(db: Db, eventId: string, reason: string, now = new Date()): Promise<void> {
+  await eventsCollection(db).updateOne(
+    { _id: eventId, status: 'pending' },
+    { $set: { status: 'failed', error: reason, completed_at: now } },
+  );
+}
+
+/** Moves freshly started events out of `pending`; later statuses are never overwritten. */
+export async function markDispatched(db: Db, eventIds: readonly string[], now = new Date()): Promise<void> {
+  if (eventIds.length === 0) return;
+  await eventsCollection(db).updateMany(
+    { _id: { $in: [...eventIds] }, status: 'pending' },
+    { $set: { status: 'dispatched', dispatched_at: now } },
+  );
+}
+
+/** Events the change stream may have missed: still pending after the grace period. */
+export async function findStalePendingEvents(db: Db, olderThan: Date, limit: number): Promise<EventDocument[]> {
+  return eventsCollection(db)
+    .find({ status: 'pending', created_at: { $lt: olderThan } })
+    .sort({ created_at: 1 })
+    .limit(limit)
+    .toArray();
+}
+
+export async function completeEvent(db: Db, eventId: string, status: FinalEventStatus, now = new Date()): Promise<void> {
+  await eventsCollection(db).updateOne(
+    { _id: eventId },
+    { $set: { status, completed_at: now } },
+  );
+}

@@ -1,0 +1,37 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import type { DeliverEventInput } from '../domain/delivery-plan';
+import { EVENT_TYPE, NAMESPACE, ORGANIZATION } from '../domain/search-attributes';
+import type { EventDocument } from '../store/event-store';
+
+export type StartResult = 'started' | 'already_started';
+
+/**
+ * Starts the event's workflow with workflow id = event id. A second start for the same
+ * event, whether the first is running or finished, is rejected by Temporal and counts as
+ * success: that is what makes several dispatchers safe.
+ */
+export async function startEventWorkflow(
+  client: Client,
+  taskQueue: string,
+  event: Pick<EventDocument, '_id' | 'event_type' | 'organization_id' | 'namespace_id'>,
+): Promise<StartResult> {
+  const input: DeliverEventInput = { eventId: event._id };
+  try {
+    await client.workflow.start('deliverEvent', {
+      workflowId: event._id,
+      taskQueue,
+      args: [input],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: EVENT_TYPE, value: event.event_type },
+        { key: ORGANIZATION, value: event.organization_id },
+        ...(event.namespace_id ? [{ key: NAMESPACE, value: event.namespace_id }] : []),
+      ],
+    });
+    return 'started';
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return 'already_started';
+    throw error;
+  }
+}

@@ -1,0 +1,31 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { HookrelayActivities } from '../../activities';
+
+export interface HookrelayWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: HookrelayActivities;
+  /** A prebuilt bundle (production) or its code; see src/temporal/workflow-bundle.ts. */
+  workflowBundle: { code: string } | { codePath: string };
+  /** Concurrent delivery attempts per worker process. */
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+/** A worker that runs hookrelay's workflows and activities on one task queue. */
+export async function createHookrelayWorker(options: HookrelayWorkerOptions): Promise<Worker> {
+  const workerOptions: WorkerOptions = {
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    workflowBundle: options.workflowBundle,
+    activities: options.activities,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 200,
+    maxConcurrentLocalActivityExecutions: 200,
+    // Deliveries wait on the network, not the CPU: many in flight per process.
+    maxConcurrentWorkflowTaskExecutions: 40,
+  };
+  return Worker.create(workerOptions);
+}
+
+export { NativeConnection };

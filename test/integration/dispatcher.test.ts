@@ -1,0 +1,116 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Dispatcher } from '../../src/dispatcher/dispatcher';
+import { dispatcherState } from '../../src/dispatcher/dispatcher-state';
+import { eventsCollection } from '../../src/store/event-store';
+import { createTestContext, type TestContext } from '../support/context';
+import { createWebhook, emitTestEvent, eventually, startDispatcher } from '../support/fixtures';
+import { startReceiver, type Receiver } from '../support/receiver';
+
+describe('dispatcher', () => {
+  let ctx: TestContext;
+  let receiver: Receiver;
+  const dispatchers: Dispatcher[] = [];
+
+  async function dispatcher(options: Parameters<typeof startDispatcher>[1] = {}): Promise<Dispatcher> {
+    const d = await startDispatcher(ctx, options);
+    dispatchers.push(d);
+    return d;
+  }
+
+  async function allDelivered(eventIds: string[]): Promise<void> {
+    await eventually(async () => {
+      const count = await eventsCollection(ctx.db).countDocuments({ _id: { $in: eventIds }, status: 'delivered' });
+      return count === eventIds.length;
+    }, 60_000, `${eventIds.length} events delivered`);
+  }
+
+  function deliveriesPerEvent(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const request of receiver.requests) {
+      const eventId = (JSON.parse(request.body) as { event_id: string }).event_id;
+      counts.set(eventId, (counts.get(eventId) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  beforeAll(async () => {
+    ctx = await createTestContext('dispatcher');
+    await ctx.startWorker();
+    receiver = await startReceiver();
+    await createWebhook(ctx, { url: receiver.url });
+  });
+
+  afterEach(async () => {
+    await Promise.all(dispatchers.splice(0).map((d) => d.stop()));
+  });
+
+  afterAll(async () => {
+    await receiver?.close();
+    await ctx?.close();
+  });
+
+  it('delivers events inserted while no dispatcher ran, once one starts', async () => {
+    const before = receiver.requests.length;
+    const eventIds = [await emitTestEvent(ctx), await emitTestEvent(ctx)];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(receiver.requests.length).toBe(before);
+
+    await dispatcher();
+    await allDelivered(eventIds);
+    for (const id of eventIds) expect(deliveriesPerEvent().get(id)).toBe(1);
+  });
+
+  it('resumes from its checkpoint after a restart, losing nothing inserted meanwhile', async () => {
+    // Sweep effectively off: only the change stream and its resume token can find these.
+    const options = { sweepIntervalMs: 3_600_000, sweepGraceMs: 3_600_000 };
+    const first = await dispatcher(options);
+    const early = await emitTestEvent(ctx);
+    await allDelivered([early]);
+    await first.stop();
+    const token = await dispatcherState(ctx.db, 'webhook_events').load();
+    expect(token).toBeDefined();
+
+    const whileDown = [await emitTestEvent(ctx), await emitTestEvent(ctx), await emitTestEvent(ctx)];
+    await dispatcher(options);
+    const afterRestart = await emitTestEvent(ctx);
+    await allDelivered([...whileDown, afterRestart]);
+    for (const id of [early, ...whileDown, afterRestart]) expect(deliveriesPerEvent().get(id)).toBe(1);
+  });
+
+  it('two dispatchers at once deliver each event exactly once', async () => {
+    await dispatcher({ stateId: 'dispatcher-a', sweepGraceMs: 0 });
+    await dispatcher({ stateId: 'dispatcher-b', sweepGraceMs: 0 });
+    const eventIds: string[] = [];
+    for (let i = 0; i < 20; i++) eventIds.push(await emitTestEvent(ctx));
+    await allDelivered(eventIds);
+    // Let any duplicate start that would slip through have time to deliver.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const counts = deliveriesPerEvent();
+    for (const id of eventIds) expect(counts.get(id)).toBe(1);
+  });
+
+  it('emitting the same event id twice is a no-op that delivers once', async () => {
+    await dispatcher();
+    const eventId = `evt_dup_${Date.now()}`;
+    await emitTestEvent(ctx, { eventId });
+    await emitTestEvent(ctx, { eventId });
+    await allDelivered([eventId]);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(deliveriesPerEvent().get(eventId)).toBe(1);
+    expect(await eventsCollection(ctx.db).countDocuments({ _id: eventId })).toBe(1);
+  });
+
+  it('fails an event document written with missing fields, with the reason, instead of dropping it', async () => {
+    await dispatcher();
+    await eventsCollection(ctx.db).insertOne({
+      _id: 'evt_broken_doc',
+      status: 'pending',
+      created_at: new Date(),
+    } as never);
+    const event = await eventually(async () => {
+      const doc = await eventsCollection(ctx.db).findOne({ _id: 'evt_broken_doc' });
+      return doc?.status === 'failed' ? doc : undefined;
+    }, 15_000, 'broken event failed');
+    expect(event.error).toMatch(/invalid event document: organization_id/);
+  });
+});

@@ -1,0 +1,117 @@
+// Checks the MongoDB stand-in against the real driver for the features hookrelay relies on
+// (DESIGN §9). Starts its own servers so it does not depend on the shared global setup.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { MongoClient, type ChangeStreamInsertDocument, type Collection, type ResumeToken } from 'mongodb';
+import { startMongoStandin, type MongoServerHandle } from '../../src/infra/mongo-server';
+
+const START_TIMEOUT = 180_000; // a cold provisioning runs Maven
+
+interface Doc {
+  key: string;
+  n?: number;
+  attempts?: number[];
+}
+
+describe('mongo stand-in, memory backend', () => {
+  let server: MongoServerHandle;
+  let client: MongoClient;
+
+  beforeAll(async () => {
+    server = await startMongoStandin({ backend: 'memory' });
+    client = await new MongoClient(server.url, { serverSelectionTimeoutMS: 5_000 }).connect();
+  }, START_TIMEOUT);
+
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+
+  const coll = (name: string): Collection<Doc> => client.db('standin_test').collection<Doc>(name);
+
+  it('inserts and finds', async () => {
+    const c = coll('crud');
+    await c.insertOne({ key: 'a', n: 1 });
+    expect(await c.findOne({ key: 'a' }, { projection: { _id: 0 } })).toEqual({ key: 'a', n: 1 });
+    expect(server.kind).toBe('standin');
+  });
+
+  it('rejects a duplicate on a unique index with code 11000', async () => {
+    const c = coll('unique');
+    await c.createIndex({ key: 1 }, { unique: true });
+    await c.insertOne({ key: 'dup' });
+    await expect(c.insertOne({ key: 'dup' })).rejects.toMatchObject({ code: 11000 });
+  });
+
+  it('delivers inserts on a change stream and resumes after a token', async () => {
+    const c = coll('events');
+    const pipeline = [{ $match: { operationType: 'insert' } }];
+    const stream = c.watch<Doc, ChangeStreamInsertDocument<Doc>>(pipeline, { maxAwaitTimeMS: 200 });
+    await stream.tryNext(); // opens the cursor so the next insert is after its start
+    await c.insertOne({ key: 'first' });
+    const first = await stream.next();
+    expect(first.operationType).toBe('insert');
+    expect(first.fullDocument).toMatchObject({ key: 'first' });
+    const token: ResumeToken = stream.resumeToken;
+    await stream.close();
+
+    // Written while no stream is open: must arrive after resuming.
+    await c.insertOne({ key: 'while-closed' });
+    const resumed = c.watch<Doc, ChangeStreamInsertDocument<Doc>>(pipeline, { resumeAfter: token, maxAwaitTimeMS: 200 });
+    try {
+      const next = await resumed.next();
+      expect(next.fullDocument).toMatchObject({ key: 'while-closed' });
+    } finally {
+      await resumed.close();
+    }
+  });
+
+  it('upserts with findOneAndUpdate', async () => {
+    const c = coll('upsert');
+    const created = await c.findOneAndUpdate({ key: 'u' }, { $inc: { n: 1 } }, { upsert: true, returnDocument: 'after' });
+    expect(created).toMatchObject({ key: 'u', n: 1 });
+    const updated = await c.findOneAndUpdate({ key: 'u' }, { $inc: { n: 1 } }, { upsert: true, returnDocument: 'after' });
+    expect(updated).toMatchObject({ key: 'u', n: 2 });
+    expect(await c.countDocuments({ key: 'u' })).toBe(1);
+  });
+
+  it('keeps the last entries with $push and $slice', async () => {
+    const c = coll('slice');
+    await c.insertOne({ key: 's', attempts: [] });
+    for (let i = 1; i <= 5; i++) {
+      await c.updateOne({ key: 's' }, { $push: { attempts: { $each: [i], $slice: -3 } } });
+    }
+    expect((await c.findOne({ key: 's' }))?.attempts).toEqual([3, 4, 5]);
+  });
+});
+
+describe('mongo stand-in, h2 backend', () => {
+  let dataDir: string;
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'hookrelay-standin-h2-'));
+  });
+
+  afterAll(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const withServer = async <T>(fn: (c: Collection<Doc>) => Promise<T>): Promise<T> => {
+    const server = await startMongoStandin({ backend: 'h2', dataDir });
+    const client = await new MongoClient(server.url, { serverSelectionTimeoutMS: 5_000 }).connect();
+    try {
+      return await fn(client.db('standin_test').collection<Doc>('durable'));
+    } finally {
+      await client.close();
+      await server.stop(); // graceful: the H2 store is flushed and closed
+    }
+  };
+
+  it('keeps data across a graceful restart', async () => {
+    await withServer((c) => c.insertOne({ key: 'kept', n: 42 }));
+    const found = await withServer((c) => c.findOne({ key: 'kept' }, { projection: { _id: 0 } }));
+    expect(found).toEqual({ key: 'kept', n: 42 });
+  }, START_TIMEOUT);
+});
