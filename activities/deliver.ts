@@ -12,6 +12,11 @@ import { nextRetryDelayMs } from './retry-schedule';
 export interface DeliverInput {
   eventId: string;
   target: DeliveryTarget;
+  /**
+   * Attempts already made before this activity's own attempt 1: the first attempt runs
+   * as a local activity, the retrying activity that follows it counts on from there.
+   */
+  attemptOffset?: number;
 }
 
 export interface DeliverDeps {
@@ -30,8 +35,9 @@ export interface DeliverDeps {
  * only: they are stored in workflow history, receiver URLs and bodies must not be.
  */
 export function createDeliverActivity(deps: DeliverDeps) {
-  return async function deliver({ eventId, target }: DeliverInput): Promise<'delivered'> {
+  return async function deliver({ eventId, target, attemptOffset = 0 }: DeliverInput): Promise<'delivered'> {
     const info = Context.current().info;
+    const attemptNumber = info.attempt + attemptOffset;
     const where = `webhook ${target.webhookId}, channel #${target.channelIndex} (${target.channel})`;
     const [event, webhook] = await Promise.all([findEvent(deps.db, eventId), findWebhook(deps.db, target.webhookId)]);
     if (!event) {
@@ -54,7 +60,7 @@ export function createDeliverActivity(deps: DeliverDeps) {
         deps.db,
         key,
         {
-          n: info.attempt,
+          n: attemptNumber,
           at: startedAt,
           status_code: result.statusCode ?? null,
           duration_ms: Math.round(result.durationMs),
@@ -97,7 +103,7 @@ export function createDeliverActivity(deps: DeliverDeps) {
         deliveryId: target.deliveryId,
         channelIndex: target.channelIndex,
         runId: info.workflowExecution?.runId ?? null,
-        attempt: info.attempt,
+        attempt: attemptNumber,
         attemptTimeoutMs: target.attemptTimeoutMs,
         now: startedAt,
       });
@@ -117,13 +123,15 @@ export function createDeliverActivity(deps: DeliverDeps) {
         await record(result, finalStatusForFailure(result.failureType));
         throw ApplicationFailure.nonRetryable(`${result.error} (${where})`, result.failureType);
       case 'retry': {
-        const delayMs = result.afterMs ?? nextRetryDelayMs(target.retry, info.attempt);
+        const delayMs = result.afterMs ?? nextRetryDelayMs(target.retry, attemptNumber);
         await record(result, 'retrying', new Date(startedAt.getTime() + result.durationMs + delayMs));
         const summary = result.statusCode ? `HTTP ${result.statusCode}` : result.error;
         throw ApplicationFailure.create({
           message: `${summary} (${where})`,
           type: DeliveryFailureType.RetryableFailure,
           nextRetryDelay: result.afterMs,
+          // The workflow reads Retry-After here when it hands over from the first attempt.
+          details: result.afterMs === undefined ? undefined : [{ retryAfterMs: result.afterMs }],
         });
       }
     }

@@ -3,7 +3,9 @@ import {
   ApplicationFailure,
   proxyActivities,
   proxyLocalActivities,
+  sleep,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { HookrelayActivities } from '../activities';
 import {
@@ -15,7 +17,11 @@ import {
   type TargetOutcome,
   type TargetResult,
 } from '../src/domain/delivery-plan';
-import { finalStatusForFailure, NON_RETRYABLE_DELIVERY_FAILURE_TYPES, type DeliveryFailureType } from '../src/domain/delivery-outcome';
+import {
+  finalStatusForFailure,
+  NON_RETRYABLE_DELIVERY_FAILURE_TYPES,
+  type DeliveryFailureType,
+} from '../src/domain/delivery-outcome';
 import { OUTCOME, WEBHOOK_IDS } from '../src/domain/search-attributes';
 
 // Bookkeeping runs as local activities: no server round trip per step.
@@ -27,6 +33,7 @@ const bookkeeping = proxyLocalActivities<HookrelayActivities>({
 /**
  * One event: resolve its subscribers, deliver to each (webhook, channel) concurrently
  * under that webhook's retry policy, settle each independently, record the outcome.
+ * When every first attempt succeeds, the whole event completes in one workflow task.
  */
 export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEventResult> {
   const targets = await bookkeeping.resolveTargets(input);
@@ -46,36 +53,69 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   return { eventId: input.eventId, outcome, targets: results };
 }
 
+/**
+ * The first attempt runs as a local activity (no server round trip: most receivers
+ * answer 2xx at once). If it fails retryably, a regular activity with the webhook's
+ * RetryPolicy takes over, so a stuck delivery shows as a pending activity in the UI.
+ */
 async function deliverTarget(eventId: string, target: DeliveryTarget): Promise<TargetResult> {
+  const result = { deliveryId: target.deliveryId, webhookId: target.webhookId, channelIndex: target.channelIndex };
+  const startedAt = workflowInfo().runStartTime.getTime();
+  const first = proxyLocalActivities<HookrelayActivities>({
+    startToCloseTimeout: target.attemptTimeoutMs + 15_000,
+    retry: { maximumAttempts: 1 },
+  });
+  try {
+    await first.deliver({ eventId, target });
+    return { ...result, outcome: 'delivered' };
+  } catch (error) {
+    const settled = permanentOutcome(error);
+    if (settled) return { ...result, outcome: settled };
+    if (target.retry.maximumAttempts === 1) return { ...result, outcome: 'failed' };
+    await sleep(retryAfterOf(error) ?? target.retry.initialIntervalMs);
+  }
+
+  const remainingMs = target.retry.expirationMs - (Date.now() - startedAt);
+  if (remainingMs <= 0) return { ...result, outcome: 'failed' };
   const { deliver } = proxyActivities<HookrelayActivities>({
     activityId: deliveryActivityId(target),
     // The attempt enforces its own timeout; this is the backstop for a stuck worker.
     startToCloseTimeout: target.attemptTimeoutMs + 15_000,
-    scheduleToCloseTimeout: target.retry.expirationMs,
+    scheduleToCloseTimeout: remainingMs,
     retry: {
       initialInterval: target.retry.initialIntervalMs,
       backoffCoefficient: target.retry.backoffCoefficient,
       maximumInterval: target.retry.maximumIntervalMs,
       // 0 means unlimited within the expiration window; the SDK spells that as absent.
-      ...(target.retry.maximumAttempts > 0 ? { maximumAttempts: target.retry.maximumAttempts } : {}),
+      ...(target.retry.maximumAttempts > 0 ? { maximumAttempts: target.retry.maximumAttempts - 1 } : {}),
       nonRetryableErrorTypes: [...NON_RETRYABLE_DELIVERY_FAILURE_TYPES],
     },
   });
-  const result = { deliveryId: target.deliveryId, webhookId: target.webhookId, channelIndex: target.channelIndex };
   try {
-    await deliver({ eventId, target });
+    await deliver({ eventId, target, attemptOffset: 1 });
     return { ...result, outcome: 'delivered' };
   } catch (error) {
-    return { ...result, outcome: outcomeOfFailure(error) };
+    // Retries exhausted or the retention window closed, unless the failure was permanent.
+    return { ...result, outcome: permanentOutcome(error) ?? 'failed' };
   }
 }
 
-function outcomeOfFailure(error: unknown): TargetOutcome {
-  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type) {
-    if ((NON_RETRYABLE_DELIVERY_FAILURE_TYPES as readonly string[]).includes(error.cause.type)) {
-      return finalStatusForFailure(error.cause.type as DeliveryFailureType);
-    }
+/** Regular activities fail with an ActivityFailure around the cause; local ones with the cause itself. */
+function applicationFailureOf(error: unknown): ApplicationFailure | undefined {
+  if (error instanceof ApplicationFailure) return error;
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
+}
+
+function permanentOutcome(error: unknown): TargetOutcome | undefined {
+  const failure = applicationFailureOf(error);
+  if (failure?.type && (NON_RETRYABLE_DELIVERY_FAILURE_TYPES as readonly string[]).includes(failure.type)) {
+    return finalStatusForFailure(failure.type as DeliveryFailureType);
   }
-  // Retries exhausted or the retention window closed.
-  return 'failed';
+  return undefined;
+}
+
+/** A receiver's Retry-After, which the activity puts in the failure's details. */
+function retryAfterOf(error: unknown): number | undefined {
+  const detail = applicationFailureOf(error)?.details?.[0] as { retryAfterMs?: unknown } | undefined;
+  return typeof detail?.retryAfterMs === 'number' ? detail.retryAfterMs : undefined;
 }

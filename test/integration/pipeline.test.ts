@@ -107,6 +107,10 @@ describe('outbound pipeline: outbox → change stream → workflow → signed de
     expect(stored!.is_active).toBe(false);
     expect(stored!.disabled_reason).toMatch(/410/);
     expect(r.requests).toHaveLength(1);
+    const delivery = await deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: webhook._id });
+    expect(delivery!.status).toBe('failed');
+    expect(delivery!.attempts).toHaveLength(1);
+    expect(delivery!.attempts[0]).toMatchObject({ status_code: 410, error: 'http_410' });
   });
 
   it('waits at least as long as Retry-After says before the next attempt', async () => {
@@ -132,7 +136,8 @@ describe('outbound pipeline: outbox → change stream → workflow → signed de
   it('fans out to three webhooks; a dead one does not hold back the others', async () => {
     const healthy = [await receiver(), await receiver()];
     const dead = await receiver([], 500);
-    for (const r of [...healthy, dead]) await createWebhook(ctx, { url: r.url, organizationId: org });
+    const hooks = [];
+    for (const r of [...healthy, dead]) hooks.push(await createWebhook(ctx, { url: r.url, organizationId: org }));
     const eventId = await emitTestEvent(ctx, { organizationId: org });
 
     await Promise.all(healthy.map((r) => r.waitFor(1, 10_000)));
@@ -144,6 +149,14 @@ describe('outbound pipeline: outbox → change stream → workflow → signed de
     expect(dead.requests.length).toBeGreaterThanOrEqual(1);
     const event = await eventsCollection(ctx.db).findOne({ _id: eventId });
     expect(event!.status).toBe('dispatched');
+
+    // The stuck endpoint is visible in Temporal as a pending activity named after it.
+    const deadId = hooks[2]!.webhook._id;
+    const pending = await eventually(async () => {
+      const { raw } = await ctx.client.workflow.getHandle(eventId).describe();
+      return raw.pendingActivities?.length ? raw.pendingActivities : undefined;
+    }, 10_000, 'a pending delivery activity');
+    expect(pending.map((a) => a.activityId)).toEqual([`deliver:${deadId}:webhook#0`]);
   });
 
   it('never writes receiver URLs, header values, secrets or payload bodies into workflow history', async () => {
