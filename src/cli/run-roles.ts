@@ -4,7 +4,8 @@ import { createMetrics, type Metrics } from '../observability/metrics';
 import type { Role } from '../roles/role';
 import { openServices, type Services } from '../runtime/services';
 
-export type RoleStarter = (services: Services, metrics: Metrics) => Promise<Role>;
+/** Starts one role; `started` are the roles already running in this process. */
+export type RoleStarter = (services: Services, metrics: Metrics, started: readonly Role[]) => Promise<Role>;
 
 /**
  * Starts roles in one process and stops them in reverse order on SIGINT/SIGTERM
@@ -27,7 +28,7 @@ export async function runRoles(starters: RoleStarter[], config: Config = loadCon
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   try {
-    for (const start of starters) roles.push(await start(services, metrics));
+    for (const start of starters) roles.push(await start(services, metrics, roles));
   } catch (error) {
     await stop('start-up failed');
     throw error;

@@ -28,6 +28,8 @@ export interface DispatcherOptions {
   batchSize?: number;
   /** Workflow starts in flight at once. */
   concurrency?: number;
+  /** Request eager workflow start: only useful when `client` shares a worker's connection. */
+  eagerStart?: boolean;
   /** Checkpoint key in `dispatcher_state`. */
   stateId?: string;
   /** Observes dispatcher lag: insert (created_at) to workflow start. */
@@ -62,6 +64,7 @@ export class Dispatcher {
       batchSize: 200,
       concurrency: 32,
       stateId: 'webhook_events',
+      eagerStart: false,
       ...options,
     };
     this.state = dispatcherState(options.db, this.options.stateId);
@@ -219,7 +222,9 @@ export class Dispatcher {
   private async startWithRetry(event: EventDocument): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await startEventWorkflow(this.options.client, this.options.taskQueue, event);
+        await startEventWorkflow(this.options.client, this.options.taskQueue, event, {
+          eager: this.options.eagerStart,
+        });
         this.options.onStarted?.(event, Date.now() - new Date(event.created_at).getTime());
         return true;
       } catch (error) {

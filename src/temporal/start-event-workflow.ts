@@ -15,6 +15,7 @@ export async function startEventWorkflow(
   client: Client,
   taskQueue: string,
   event: Pick<EventDocument, '_id' | 'event_type' | 'organization_id' | 'namespace_id'>,
+  options: { eager?: boolean } = {},
 ): Promise<StartResult> {
   const input: DeliverEventInput = { eventId: event._id };
   try {
@@ -23,6 +24,7 @@ export async function startEventWorkflow(
       taskQueue,
       args: [input],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      requestEagerStart: options.eager,
       typedSearchAttributes: [
         { key: EVENT_TYPE, value: event.event_type },
         { key: ORGANIZATION, value: event.organization_id },

@@ -36,7 +36,7 @@ describe('outbound pipeline: outbox → change stream → workflow → signed de
   beforeAll(async () => {
     ctx = await createTestContext('pipeline');
     await ctx.startWorker();
-    dispatcher = await startDispatcher(ctx);
+    dispatcher = await startDispatcher(ctx, { eager: true });
   });
 
   afterEach(async () => {

@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import pino from 'pino';
 import { Dispatcher, type DispatcherOptions } from '../../src/dispatcher/dispatcher';
 import { emitEvent } from '../../src/events/emit-event';
@@ -68,15 +69,24 @@ export async function emitTestEvent(
   return eventId;
 }
 
-export async function startDispatcher(ctx: TestContext, options: Partial<DispatcherOptions> = {}): Promise<Dispatcher> {
+/**
+ * A dispatcher on the test's database and task queue. `eager` starts workflows through
+ * the worker's own connection, as `hookrelay start` does when both run in one process.
+ */
+export async function startDispatcher(
+  ctx: TestContext,
+  options: Partial<DispatcherOptions> & { eager?: boolean } = {},
+): Promise<Dispatcher> {
+  const { eager, ...rest } = options;
   const dispatcher = new Dispatcher({
     db: ctx.db,
-    client: ctx.client,
+    client: eager ? new Client({ connection: ctx.nativeConnection, namespace: ctx.config.TEMPORAL_NAMESPACE }) : ctx.client,
+    eagerStart: eager ?? false,
     taskQueue: ctx.taskQueue,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     sweepIntervalMs: 500,
     sweepGraceMs: 1_000,
-    ...options,
+    ...rest,
   });
   await dispatcher.start();
   return dispatcher;
