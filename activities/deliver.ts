@@ -1,7 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { ChannelSenders, ChannelAttemptResult } from '../src/delivery/channel-sender';
-import type { DeliveryTarget } from '../src/domain/delivery-plan';
+import type { DeliverResult, DeliveryTarget } from '../src/domain/delivery-plan';
+import type { EndpointLimiter } from '../src/delivery/endpoint-limiter';
 import { DeliveryFailureType, finalStatusForFailure } from '../src/domain/delivery-outcome';
 import { openChannel, type Sealer } from '../src/store/channel-secrets';
 import { recordAttempt, type DeliveryKey, type DeliveryStatus } from '../src/store/delivery-store';
@@ -24,6 +25,8 @@ export interface DeliverDeps {
   box: Sealer;
   senders: ChannelSenders;
   now: () => Date;
+  /** Bounds attempts in flight per (webhook, channel) in this process. */
+  limiter?: EndpointLimiter;
   onAttempt?: (channel: string, outcome: ChannelAttemptResult['kind'], durationMs: number) => void;
 }
 
@@ -35,7 +38,7 @@ export interface DeliverDeps {
  * only: they are stored in workflow history, receiver URLs and bodies must not be.
  */
 export function createDeliverActivity(deps: DeliverDeps) {
-  return async function deliver({ eventId, target, attemptOffset = 0 }: DeliverInput): Promise<'delivered'> {
+  return async function deliver({ eventId, target, attemptOffset = 0 }: DeliverInput): Promise<DeliverResult> {
     const info = Context.current().info;
     const attemptNumber = info.attempt + attemptOffset;
     const where = `webhook ${target.webhookId}, channel #${target.channelIndex} (${target.channel})`;
@@ -94,6 +97,9 @@ export function createDeliverActivity(deps: DeliverDeps) {
       return stop(DeliveryFailureType.InvalidConfiguration, 'secret_unreadable', (error as Error).message);
     }
 
+    const release = deps.limiter?.tryAcquire(`${target.webhookId}#${target.channelIndex}`);
+    if (deps.limiter && !release) return { outcome: 'deferred', attemptsUsed: attemptNumber - 1 };
+
     let result: ChannelAttemptResult;
     try {
       result = await sender.send({
@@ -109,12 +115,14 @@ export function createDeliverActivity(deps: DeliverDeps) {
       });
     } catch (error) {
       result = { kind: 'retry', error: 'internal_error', errorMessage: (error as Error).message, durationMs: deps.now().getTime() - startedAt.getTime() };
+    } finally {
+      release?.();
     }
 
     switch (result.kind) {
       case 'delivered':
         await record(result, 'delivered');
-        return 'delivered';
+        return { outcome: 'delivered' };
       case 'gone':
         await disableWebhook(deps.db, webhook._id, `receiver answered 410 Gone on ${startedAt.toISOString()}`);
         await record(result, 'failed');

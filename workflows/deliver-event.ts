@@ -5,7 +5,6 @@ import {
   proxyLocalActivities,
   sleep,
   upsertSearchAttributes,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { HookrelayActivities } from '../activities';
 import {
@@ -13,6 +12,7 @@ import {
   summarizeOutcome,
   type DeliverEventInput,
   type DeliverEventResult,
+  type DeliverResult,
   type DeliveryTarget,
   type TargetOutcome,
   type TargetResult,
@@ -57,27 +57,56 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
  * The first attempt runs as a local activity (no server round trip: most receivers
  * answer 2xx at once). If it fails retryably, a regular activity with the webhook's
  * RetryPolicy takes over, so a stuck delivery shows as a pending activity in the UI.
+ * An attempt deferred because its endpoint is at its concurrency limit waits here, in a
+ * timer, rather than in a worker slot.
  */
 async function deliverTarget(eventId: string, target: DeliveryTarget): Promise<TargetResult> {
-  const result = { deliveryId: target.deliveryId, webhookId: target.webhookId, channelIndex: target.channelIndex };
-  const startedAt = workflowInfo().runStartTime.getTime();
-  const first = proxyLocalActivities<HookrelayActivities>({
+  const settle = (outcome: TargetOutcome): TargetResult => ({
+    deliveryId: target.deliveryId,
+    webhookId: target.webhookId,
+    channelIndex: target.channelIndex,
+    outcome,
+  });
+  const startedAt = Date.now();
+  const maxAttempts = target.retry.maximumAttempts; // 0 = unlimited within expiration
+  let attemptsMade = 0;
+  let deferrals = 0;
+  let first = true;
+  for (;;) {
+    const remainingMs = target.retry.expirationMs - (Date.now() - startedAt);
+    if (remainingMs <= 0 || (maxAttempts > 0 && attemptsMade >= maxAttempts)) return settle('failed');
+    let result: DeliverResult;
+    try {
+      result = first
+        ? await firstAttempt(target).deliver({ eventId, target })
+        : await retryingAttempts(target, attemptsMade, remainingMs).deliver({ eventId, target, attemptOffset: attemptsMade });
+    } catch (error) {
+      const permanent = permanentOutcome(error);
+      if (permanent) return settle(permanent);
+      // Retries exhausted or the retention window closed.
+      if (!first) return settle('failed');
+      first = false;
+      attemptsMade = 1;
+      if (maxAttempts === 1) return settle('failed');
+      await sleep(retryAfterOf(error) ?? target.retry.initialIntervalMs);
+      continue;
+    }
+    if (result.outcome === 'delivered') return settle('delivered');
+    attemptsMade += result.attemptsUsed;
+    first = false;
+    await sleep(deferralDelayMs(deferrals++));
+  }
+}
+
+function firstAttempt(target: DeliveryTarget) {
+  return proxyLocalActivities<HookrelayActivities>({
     startToCloseTimeout: target.attemptTimeoutMs + 15_000,
     retry: { maximumAttempts: 1 },
   });
-  try {
-    await first.deliver({ eventId, target });
-    return { ...result, outcome: 'delivered' };
-  } catch (error) {
-    const settled = permanentOutcome(error);
-    if (settled) return { ...result, outcome: settled };
-    if (target.retry.maximumAttempts === 1) return { ...result, outcome: 'failed' };
-    await sleep(retryAfterOf(error) ?? target.retry.initialIntervalMs);
-  }
+}
 
-  const remainingMs = target.retry.expirationMs - (Date.now() - startedAt);
-  if (remainingMs <= 0) return { ...result, outcome: 'failed' };
-  const { deliver } = proxyActivities<HookrelayActivities>({
+function retryingAttempts(target: DeliveryTarget, attemptsMade: number, remainingMs: number) {
+  return proxyActivities<HookrelayActivities>({
     activityId: deliveryActivityId(target),
     // The attempt enforces its own timeout; this is the backstop for a stuck worker.
     startToCloseTimeout: target.attemptTimeoutMs + 15_000,
@@ -87,17 +116,16 @@ async function deliverTarget(eventId: string, target: DeliveryTarget): Promise<T
       backoffCoefficient: target.retry.backoffCoefficient,
       maximumInterval: target.retry.maximumIntervalMs,
       // 0 means unlimited within the expiration window; the SDK spells that as absent.
-      ...(target.retry.maximumAttempts > 0 ? { maximumAttempts: target.retry.maximumAttempts - 1 } : {}),
+      ...(target.retry.maximumAttempts > 0 ? { maximumAttempts: target.retry.maximumAttempts - attemptsMade } : {}),
       nonRetryableErrorTypes: [...NON_RETRYABLE_DELIVERY_FAILURE_TYPES],
     },
   });
-  try {
-    await deliver({ eventId, target, attemptOffset: 1 });
-    return { ...result, outcome: 'delivered' };
-  } catch (error) {
-    // Retries exhausted or the retention window closed, unless the failure was permanent.
-    return { ...result, outcome: permanentOutcome(error) ?? 'failed' };
-  }
+}
+
+/** Deferred attempts back off from 0.5 s to 30 s, with jitter so they do not return in step. */
+function deferralDelayMs(deferrals: number): number {
+  const base = Math.min(30_000, 500 * 2 ** deferrals);
+  return base / 2 + Math.random() * (base / 2);
 }
 
 /** Regular activities fail with an ActivityFailure around the cause; local ones with the cause itself. */

@@ -1,2 +1,3 @@
 // The Temporal workflow bundle's entry point: every workflow the worker runs.
 export { deliverEvent } from './deliver-event';
+export { muxAssetLifecycle } from './mux-asset-lifecycle';

@@ -1,12 +1,16 @@
 import { dispatcherCommand, startCommand, workerCommand } from './commands/roles';
 import { emitCommand } from './commands/emit';
+import { apiCommand } from './commands/api';
+import { keysCommand } from './commands/keys';
 
 export type Command = (args: string[]) => Promise<void>;
 
 /** Every `hookrelay` sub-command (DESIGN.md §8: these names are a public contract). */
 export const commands: Record<string, Command> = {
   start: startCommand,
+  api: apiCommand,
   worker: workerCommand,
   dispatcher: dispatcherCommand,
   emit: emitCommand,
+  keys: keysCommand,
 };

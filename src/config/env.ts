@@ -51,6 +51,8 @@ export const envSchema = z.object({
   ),
   HOOKRELAY_ALLOW_HTTP: booleanFlag,
   HOOKRELAY_ALLOWED_CIDRS: z.string().trim().default(''),
+  /** Delivery attempts in flight per endpoint and worker process; more wait in a timer. */
+  HOOKRELAY_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(20),
   SMTP_URL: optionalUrl,
   SMTP_FROM: z.string().trim().min(3).default('hookrelay@localhost'),
   SMS_API_URL: optionalUrl,

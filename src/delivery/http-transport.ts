@@ -72,13 +72,20 @@ export type TransportErrorCode = 'timeout' | 'connection_refused' | 'connection_
 /** The attempt failed on the way (network, TLS, timeout): retryable. */
 export class TransportError extends Error {
   override readonly name = 'TransportError';
+  /**
+   * Whether the request may have reached the receiver: its headers went out on a socket.
+   * False only when it certainly did not (e.g. it timed out waiting for a connection);
+   * senders that must not repeat a request (SMS) rely on it.
+   */
+  readonly requestSent: boolean;
   constructor(
     readonly code: TransportErrorCode,
     message: string,
     readonly durationMs: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; requestSent?: boolean },
   ) {
     super(message, options);
+    this.requestSent = options?.requestSent ?? true;
   }
 }
 
@@ -146,7 +153,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         typeof spec.body === 'string'
           ? Buffer.from(spec.body)
           : Buffer.from(spec.body.buffer, spec.body.byteOffset, spec.body.byteLength); // a new view, no copy
-      const attempt: { remoteAddress?: string } = {};
+      const attempt: SentHeaders = {};
       attemptsByBody.set(body, attempt);
       watchSentHeaders();
 
@@ -174,9 +181,12 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         };
       } catch (error) {
         if (timeout.signal.aborted) {
-          throw new TransportError('timeout', `timed out after ${spec.timeoutMs} ms (${url.host})`, elapsed(), { cause: error });
+          throw new TransportError('timeout', `timed out after ${spec.timeoutMs} ms (${url.host})`, elapsed(), {
+            cause: error,
+            requestSent: mayHaveBeenSent(attempt),
+          });
         }
-        throw toSendError(error, url, elapsed());
+        throw toSendError(error, url, elapsed(), mayHaveBeenSent(attempt));
       } finally {
         clearTimeout(timer);
       }
@@ -309,7 +319,7 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function toSendError(error: unknown, url: URL, durationMs: number): Error {
+function toSendError(error: unknown, url: URL, durationMs: number, requestSent: boolean): Error {
   const chain = errorChain(error);
   const blocked = chain.find((e) => e instanceof BlockedDestinationError);
   if (blocked) return blocked;
@@ -318,7 +328,7 @@ function toSendError(error: unknown, url: URL, durationMs: number): Error {
   }
   const code = transportCode(chain);
   const detail = (chain[chain.length - 1] ?? (error as Error)).message ?? String(error);
-  return new TransportError(code, `${DESCRIPTIONS[code]} (${url.host}): ${detail}`, durationMs, { cause: error });
+  return new TransportError(code, `${DESCRIPTIONS[code]} (${url.host}): ${detail}`, durationMs, { cause: error, requestSent });
 }
 
 const DESCRIPTIONS: Record<TransportErrorCode, string> = {
@@ -366,16 +376,37 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOC
 
 // undici does not tell a request which socket carried it; its diagnostics channel does,
 // and the body Buffer (kept by reference on undici's request) identifies the attempt.
-const attemptsByBody = new WeakMap<Buffer, { remoteAddress?: string }>();
+interface SentHeaders {
+  remoteAddress?: string;
+  /** undici created the request with this body: the channels below can see it. */
+  tracked?: boolean;
+  /** The request's headers were written to a socket: it may have reached the receiver. */
+  headersSent?: boolean;
+}
+
+/** Certainly not sent only when the request was seen and its headers never went out. */
+function mayHaveBeenSent(attempt: SentHeaders): boolean {
+  return !(attempt.tracked === true && attempt.headersSent !== true);
+}
+
+const attemptsByBody = new WeakMap<Buffer, SentHeaders>();
 let watchingSentHeaders = false;
 
 function watchSentHeaders(): void {
   if (watchingSentHeaders) return;
   watchingSentHeaders = true;
+  subscribe('undici:request:create', (message) => {
+    const { request } = message as { request?: { body?: unknown } };
+    if (!Buffer.isBuffer(request?.body)) return;
+    const attempt = attemptsByBody.get(request.body);
+    if (attempt) attempt.tracked = true;
+  });
   subscribe('undici:client:sendHeaders', (message) => {
     const { request, socket } = message as { request?: { body?: unknown }; socket?: Socket };
     if (!Buffer.isBuffer(request?.body)) return;
     const attempt = attemptsByBody.get(request.body);
-    if (attempt && socket?.remoteAddress) attempt.remoteAddress = socket.remoteAddress;
+    if (!attempt) return;
+    attempt.headersSent = true;
+    if (socket?.remoteAddress) attempt.remoteAddress = socket.remoteAddress;
   });
 }

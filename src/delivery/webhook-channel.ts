@@ -2,12 +2,8 @@ import { classifyHttpStatus, DeliveryFailureType } from '../domain/delivery-outc
 import { toDeliveryPayload } from '../domain/event-envelope';
 import { signPayload } from '../security/signing';
 import type { ChannelAttempt, ChannelAttemptResult, ChannelSender } from './channel-sender';
-import {
-  BlockedDestinationError,
-  InvalidDestinationError,
-  TransportError,
-  type HttpTransport,
-} from './http-transport';
+import { permanent, sendFailure } from './channel-outcomes';
+import type { HttpTransport } from './http-transport';
 
 export interface WebhookChannelDeps {
   transport: HttpTransport;
@@ -65,21 +61,8 @@ export function createWebhookChannel(deps: WebhookChannelDeps): ChannelSender {
             return { kind: 'retry', afterMs: outcome.afterMs, error, errorMessage, ...facts };
         }
       } catch (error) {
-        if (error instanceof BlockedDestinationError) {
-          return permanent(DeliveryFailureType.DestinationBlocked, 'destination_blocked', error.message);
-        }
-        if (error instanceof InvalidDestinationError) {
-          return permanent(DeliveryFailureType.InvalidConfiguration, 'invalid_destination', error.message);
-        }
-        if (error instanceof TransportError) {
-          return { kind: 'retry', error: error.code, errorMessage: error.message, durationMs: error.durationMs };
-        }
-        throw error;
+        return sendFailure(error);
       }
     },
   };
-}
-
-function permanent(failureType: DeliveryFailureType, error: string, errorMessage: string): ChannelAttemptResult {
-  return { kind: 'permanent', failureType, error, errorMessage, durationMs: 0 };
 }

@@ -26,6 +26,12 @@ export interface DeliverEventInput {
 
 export type TargetOutcome = 'delivered' | 'failed' | 'canceled';
 
+/**
+ * What one delivery activity reports when it does not fail: delivered, or deferred
+ * because its endpoint had no free slot (`attemptsUsed` real attempts came before).
+ */
+export type DeliverResult = { outcome: 'delivered' } | { outcome: 'deferred'; attemptsUsed: number };
+
 export interface TargetResult {
   deliveryId: string;
   webhookId: string;

@@ -102,6 +102,8 @@ const objectMetadata = {
   bucket_id: identifier('Bucket holding the object'),
   object_id: identifier('The object').optional(),
   metadata: z.record(z.string(), z.unknown()).describe("Snapshot of the object's metadata").optional(),
+  connection_id: identifier('Inbound connection whose provider event caused the change (synced objects)').optional(),
+  asset_id: identifier("The provider's asset the object was made from, e.g. a Mux asset id").optional(),
   source: z
     .looseObject({
       provider: z.string().optional(),

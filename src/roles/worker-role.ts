@@ -1,6 +1,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { createChannelSenders } from '../delivery/channel-senders';
+import { closeChannelSenders, createChannelSenders } from '../delivery/channel-senders';
+import { createEndpointLimiter } from '../delivery/endpoint-limiter';
 import { createHttpTransport } from '../delivery/http-transport';
 import type { Metrics } from '../observability/metrics';
 import type { Services } from '../runtime/services';
@@ -22,6 +23,7 @@ export async function startWorkerRole(services: Services, metrics?: Metrics): Pr
     allowedCidrs: parseCidrList(config.HOOKRELAY_ALLOWED_CIDRS),
     userAgent: USER_AGENT,
   });
+  const senders = createChannelSenders({ config, transport, box: services.box, userAgent: USER_AGENT, db: services.mongo.db });
   const worker = await createHookrelayWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -30,7 +32,8 @@ export async function startWorkerRole(services: Services, metrics?: Metrics): Pr
     activities: createActivities({
       db: services.mongo.db,
       box: services.box,
-      senders: createChannelSenders({ config, transport, box: services.box, userAgent: USER_AGENT }),
+      senders,
+      limiter: createEndpointLimiter(config.HOOKRELAY_ENDPOINT_CONCURRENCY),
       onAttempt: metrics?.observeAttempt,
     }),
   });
@@ -39,10 +42,12 @@ export async function startWorkerRole(services: Services, metrics?: Metrics): Pr
   return {
     name: 'worker',
     done: running,
+    workerConnection: connection,
     async stop() {
       // In-flight attempts finish; anything left is picked up again by Temporal.
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
+      await closeChannelSenders(senders);
       await transport.close();
       await connection.close();
     },

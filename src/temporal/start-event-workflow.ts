@@ -1,10 +1,21 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import type { DeliverEventInput } from '../domain/delivery-plan';
 import { EVENT_TYPE, NAMESPACE, ORGANIZATION } from '../domain/search-attributes';
 import type { EventDocument } from '../store/event-store';
 
 export type StartResult = 'started' | 'already_started';
+
+type EventIdentity = Pick<EventDocument, '_id' | 'event_type' | 'organization_id' | 'namespace_id'>;
+
+/** Set at start so the Temporal UI finds an event's runs by type, organization and namespace. */
+export function eventSearchAttributes(event: EventIdentity): SearchAttributePair[] {
+  return [
+    { key: EVENT_TYPE, value: event.event_type },
+    { key: ORGANIZATION, value: event.organization_id },
+    ...(event.namespace_id ? [{ key: NAMESPACE, value: event.namespace_id }] : []),
+  ];
+}
 
 /**
  * Starts the event's workflow with workflow id = event id. A second start for the same
@@ -14,7 +25,7 @@ export type StartResult = 'started' | 'already_started';
 export async function startEventWorkflow(
   client: Client,
   taskQueue: string,
-  event: Pick<EventDocument, '_id' | 'event_type' | 'organization_id' | 'namespace_id'>,
+  event: EventIdentity,
   options: { eager?: boolean } = {},
 ): Promise<StartResult> {
   const input: DeliverEventInput = { eventId: event._id };
@@ -25,11 +36,7 @@ export async function startEventWorkflow(
       args: [input],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       requestEagerStart: options.eager,
-      typedSearchAttributes: [
-        { key: EVENT_TYPE, value: event.event_type },
-        { key: ORGANIZATION, value: event.organization_id },
-        ...(event.namespace_id ? [{ key: NAMESPACE, value: event.namespace_id }] : []),
-      ],
+      typedSearchAttributes: eventSearchAttributes(event),
     });
     return 'started';
   } catch (error) {

@@ -1,8 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { DeliverEventInput } from '../domain/delivery-plan';
-import { EVENT_TYPE, NAMESPACE, ORGANIZATION } from '../domain/search-attributes';
 import type { EventDocument } from '../store/event-store';
+import { eventSearchAttributes } from './start-event-workflow';
 
 export interface RedeliveryStart {
   workflowId: string;
@@ -36,11 +36,7 @@ export async function startRedeliveryWorkflow(
         taskQueue,
         args: [input],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: [
-          { key: EVENT_TYPE, value: event.event_type },
-          { key: ORGANIZATION, value: event.organization_id },
-          ...(event.namespace_id ? [{ key: NAMESPACE, value: event.namespace_id }] : []),
-        ],
+        typedSearchAttributes: eventSearchAttributes(event),
       });
       return { workflowId, runId: handle.firstExecutionRunId };
     } catch (error) {

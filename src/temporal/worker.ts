@@ -8,8 +8,10 @@ export interface HookrelayWorkerOptions {
   activities: HookrelayActivities;
   /** A prebuilt bundle (production) or its code; see src/temporal/workflow-bundle.ts. */
   workflowBundle: { code: string } | { codePath: string };
-  /** Concurrent delivery attempts per worker process. */
+  /** Concurrent retrying delivery attempts per worker process. */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Concurrent first attempts and bookkeeping steps per worker process. */
+  maxConcurrentLocalActivityExecutions?: number;
 }
 
 /** A worker that runs hookrelay's workflows and activities on one task queue. */
@@ -21,7 +23,7 @@ export async function createHookrelayWorker(options: HookrelayWorkerOptions): Pr
     workflowBundle: options.workflowBundle,
     activities: options.activities,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 200,
-    maxConcurrentLocalActivityExecutions: 200,
+    maxConcurrentLocalActivityExecutions: options.maxConcurrentLocalActivityExecutions ?? 200,
     // Deliveries wait on the network, not the CPU: many in flight per process.
     maxConcurrentWorkflowTaskExecutions: 40,
   };

@@ -1,4 +1,5 @@
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CLI_SEARCH_ATTRIBUTE_TYPES } from '../../src/domain/search-attributes';
@@ -13,7 +14,7 @@ describe('search attribute registration at worker start', () => {
     connection = await Connection.connect({ address: inject('temporalAddress') });
     await connection.workflowService.registerNamespace({
       namespace,
-      workflowExecutionRetentionPeriod: { seconds: 86_400 },
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
     });
     await eventually(async () => {
       await connection.workflowService.describeNamespace({ namespace });

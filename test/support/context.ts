@@ -6,11 +6,14 @@ import { inject } from 'vitest';
 import { createActivities, type ActivityDependencies } from '../../activities';
 import { parseCidrList } from '../../src/security/ssrf';
 import { createHttpTransport, type HttpTransport } from '../../src/delivery/http-transport';
-import { createChannelSenders } from '../../src/delivery/channel-senders';
+import { createEndpointLimiter } from '../../src/delivery/endpoint-limiter';
+import { closeChannelSenders, createChannelSenders, type ChannelSenders } from '../../src/delivery/channel-senders';
 import { loadConfig, type Config } from '../../src/config/env';
 import { createSecretBox, generateEncryptionKey, type SecretBox } from '../../src/security/secret-box';
 import { ensureIndexes } from '../../src/store/indexes';
-import { createHookrelayWorker } from '../../src/temporal/worker';
+import { createHookrelayWorker, type HookrelayWorkerOptions } from '../../src/temporal/worker';
+
+type WorkerTuning = Pick<HookrelayWorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentLocalActivityExecutions'>;
 
 let runtimeInstalled = false;
 
@@ -33,7 +36,7 @@ export interface TestContext {
   box: SecretBox;
   transport: HttpTransport;
   /** Starts a worker with real activities; stopped by `close`. */
-  startWorker(overrides?: Partial<ActivityDependencies>): Promise<Worker>;
+  startWorker(overrides?: Partial<ActivityDependencies>, workerOptions?: WorkerTuning): Promise<Worker>;
   close(): Promise<void>;
 }
 
@@ -69,6 +72,7 @@ export async function createTestContext(name: string, env: NodeJS.ProcessEnv = {
     userAgent: 'hookrelay/test',
   });
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
+  const senderSets: ChannelSenders[] = [];
 
   return {
     name,
@@ -81,14 +85,22 @@ export async function createTestContext(name: string, env: NodeJS.ProcessEnv = {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     box,
     transport,
-    async startWorker(overrides = {}) {
-      const senders = createChannelSenders({ config, transport, box, userAgent: 'hookrelay/test' });
+    async startWorker(overrides = {}, workerOptions = {}) {
+      const senders = createChannelSenders({ config, transport, box, userAgent: 'hookrelay/test', db });
+      senderSets.push(senders);
       const worker = await createHookrelayWorker({
         connection: nativeConnection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         workflowBundle: { codePath: inject('workflowBundlePath') },
-        activities: createActivities({ db, box, senders, ...overrides }),
+        ...workerOptions,
+        activities: createActivities({
+          db,
+          box,
+          senders,
+          limiter: createEndpointLimiter(config.HOOKRELAY_ENDPOINT_CONCURRENCY),
+          ...overrides,
+        }),
       });
       workers.push({ worker, running: worker.run() });
       return worker;
@@ -96,6 +108,7 @@ export async function createTestContext(name: string, env: NodeJS.ProcessEnv = {
     async close() {
       for (const { worker } of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
       await Promise.allSettled(workers.map((w) => w.running));
+      await Promise.all(senderSets.map((senders) => closeChannelSenders(senders)));
       await transport.close();
       await db.dropDatabase().catch(() => undefined);
       await mongo.close();

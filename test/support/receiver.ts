@@ -10,12 +10,18 @@ export interface ReceivedRequest {
 }
 
 /** How the receiver answers one request: a status (and headers), or 'hang' / 'reset'. */
-export type Answer = number | { status: number; headers?: Record<string, string>; body?: string } | 'hang' | 'reset';
+export type Answer =
+  | number
+  | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
+  | 'hang'
+  | 'reset';
 
 export interface Receiver {
   url: string;
   requests: ReceivedRequest[];
   connections: number;
+  /** Most requests this receiver was answering at the same time. */
+  maxInFlight: number;
   /** Resolves once `count` requests have arrived. */
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
   close(): Promise<void>;
@@ -30,9 +36,14 @@ export async function startReceiver(answers: Answer[] = [], fallback: Answer = 2
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   const script = [...answers];
   let connections = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
   const hanging = new Set<ServerResponse>();
 
   const server: Server = createServer((req, res) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    res.on('close', () => inFlight--);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -54,8 +65,12 @@ export async function startReceiver(answers: Answer[] = [], fallback: Answer = 2
         return;
       }
       const spec = typeof answer === 'number' ? { status: answer } : answer;
-      res.writeHead(spec.status, { 'content-type': 'text/plain', ...spec.headers });
-      res.end(spec.body ?? `answer ${spec.status}`);
+      const reply = () => {
+        res.writeHead(spec.status, { 'content-type': 'text/plain', ...spec.headers });
+        res.end(spec.body ?? `answer ${spec.status}`);
+      };
+      if (spec.delayMs) setTimeout(reply, spec.delayMs);
+      else reply();
     });
   });
   server.on('connection', () => connections++);
@@ -67,6 +82,9 @@ export async function startReceiver(answers: Answer[] = [], fallback: Answer = 2
     requests,
     get connections() {
       return connections;
+    },
+    get maxInFlight() {
+      return maxInFlight;
     },
     waitFor(count, timeoutMs = 30_000) {
       if (requests.length >= count) return Promise.resolve(requests);

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dispatcher } from '../../src/dispatcher/dispatcher';
+import { deliveriesCollection } from '../../src/store/delivery-store';
+import { createTestContext, type TestContext } from '../support/context';
+import { createWebhook, emitTestEvent, eventually, startDispatcher } from '../support/fixtures';
+import { startReceiver, type Receiver } from '../support/receiver';
+
+/**
+ * A slow endpoint gets at most HOOKRELAY_ENDPOINT_CONCURRENCY attempts at once per
+ * worker; the rest wait in workflow timers, so a healthy endpoint is served meanwhile
+ * even when the worker has only a few slots.
+ */
+describe('per-endpoint concurrency', () => {
+  let ctx: TestContext;
+  let dispatcher: Dispatcher;
+  let slow: Receiver;
+  let healthy: Receiver;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('isolation', { HOOKRELAY_ENDPOINT_CONCURRENCY: '2' });
+    await ctx.startWorker({}, { maxConcurrentActivityTaskExecutions: 4, maxConcurrentLocalActivityExecutions: 4 });
+    dispatcher = await startDispatcher(ctx, { eager: true });
+    slow = await startReceiver([], { status: 200, delayMs: 1_500 });
+    healthy = await startReceiver();
+  });
+
+  afterAll(async () => {
+    await dispatcher?.stop();
+    await Promise.all([slow?.close(), healthy?.close()]);
+    await ctx?.close();
+  });
+
+  it('keeps a slow endpoint within its limit and serves a healthy one meanwhile', async () => {
+    const { webhook: slowHook } = await createWebhook(ctx, { url: slow.url, organizationId: 'org_slow', timeout: 5 });
+    await createWebhook(ctx, { url: healthy.url, organizationId: 'org_healthy' });
+    const slowEvents = 10;
+    for (let i = 0; i < slowEvents; i++) await emitTestEvent(ctx, { organizationId: 'org_slow' });
+    await slow.waitFor(1, 10_000);
+    for (let i = 0; i < 5; i++) await emitTestEvent(ctx, { organizationId: 'org_healthy' });
+
+    await healthy.waitFor(5, 20_000);
+    // The healthy endpoint was served while the slow one still had a backlog.
+    expect(slow.requests.length).toBeLessThan(slowEvents);
+
+    await slow.waitFor(slowEvents, 60_000);
+    expect(slow.maxInFlight).toBeLessThanOrEqual(2);
+    // Deferred attempts are not attempts: every slow delivery took exactly one.
+    const deliveries = await eventually(async () => {
+      const docs = await deliveriesCollection(ctx.db).find({ webhook_id: slowHook._id }).toArray();
+      return docs.length === slowEvents && docs.every((d) => d.status === 'delivered') ? docs : undefined;
+    }, 30_000, 'slow deliveries delivered');
+    expect(deliveries.map((d) => d.attempt_count)).toEqual(new Array(slowEvents).fill(1));
+  });
+});
