@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
-import type { DeliveryTarget, EventOutcome, TargetOutcome } from '../src/domain/delivery-plan';
-import { settleDelivery } from '../src/store/delivery-store';
+import { summarizeOutcome, type DeliveryTarget, type EventOutcome, type TargetOutcome } from '../src/domain/delivery-plan';
+import { findEventDeliveries, settleDelivery } from '../src/store/delivery-store';
+import type { EventDocument } from '../src/store/event-store';
 import { completeEvent, findEvent } from '../src/store/event-store';
 
 export interface FinalizeEventInput {
@@ -8,6 +9,11 @@ export interface FinalizeEventInput {
   outcome: EventOutcome;
   /** Targets that did not end delivered, with how they ended. */
   unsettled: Array<{ target: DeliveryTarget; outcome: Exclude<TargetOutcome, 'delivered'> }>;
+  /**
+   * The run delivered to chosen webhooks only (a redelivery): the event's status then
+   * comes from all its deliveries, not from this run's subset.
+   */
+  partialRun?: boolean;
 }
 
 /**
@@ -37,6 +43,20 @@ export function createFinalizeEventActivity(deps: { db: Db; now: () => Date }) {
         ),
       ),
     );
-    await completeEvent(deps.db, input.eventId, input.outcome, now);
+    const outcome = input.partialRun ? await outcomeOfAllDeliveries(deps.db, event) : input.outcome;
+    await completeEvent(deps.db, input.eventId, outcome, now);
   };
+}
+
+/** Every (webhook, channel) the event ever had: one still retrying counts as not delivered. */
+async function outcomeOfAllDeliveries(db: Db, event: EventDocument): Promise<EventOutcome> {
+  const deliveries = await findEventDeliveries(db, event._id, event.organization_id);
+  return summarizeOutcome(
+    deliveries.map((d) => ({
+      deliveryId: d._id,
+      webhookId: d.webhook_id,
+      channelIndex: d.channel_index,
+      outcome: d.status === 'delivered' ? 'delivered' : 'failed',
+    })),
+  );
 }

@@ -45,6 +45,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   await bookkeeping.finalizeEvent({
     eventId: input.eventId,
     outcome,
+    partialRun: input.webhookIds !== undefined,
     unsettled: results.flatMap((result, i) =>
       result.outcome === 'delivered' ? [] : [{ target: targets[i]!, outcome: result.outcome }],
     ),

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dispatcher } from '../../src/dispatcher/dispatcher';
+import { reopenDeliveries } from '../../src/store/delivery-store';
+import { eventsCollection, findEvent } from '../../src/store/event-store';
+import { startRedeliveryWorkflow } from '../../src/temporal/start-redelivery-workflow';
+import { createTestContext, type TestContext } from '../support/context';
+import { createWebhook, emitTestEvent, eventually, startDispatcher } from '../support/fixtures';
+import { startReceiver, type Receiver } from '../support/receiver';
+
+const TWO_ATTEMPTS = { initial_interval: '1s', backoff_coefficient: 1, maximum_interval: '1s', maximum_attempts: 2, expiration: '5m' };
+
+/** A redelivery to some webhooks updates the event's status from all its deliveries. */
+describe('event status after a partial redelivery', () => {
+  let ctx: TestContext;
+  let dispatcher: Dispatcher;
+  let good: Receiver;
+  let flaky: Receiver;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('redelivery-status');
+    await ctx.startWorker();
+    dispatcher = await startDispatcher(ctx, { eager: true });
+    good = await startReceiver();
+    flaky = await startReceiver([500, 500], 200);
+  });
+
+  afterAll(async () => {
+    await dispatcher?.stop();
+    await Promise.all([good?.close(), flaky?.close()]);
+    await ctx?.close();
+  });
+
+  async function settledAs(eventId: string, workflowId: string, status: string) {
+    await eventually(async () => {
+      const { status: run } = await ctx.client.workflow.getHandle(workflowId).describe();
+      return run.name === 'COMPLETED';
+    }, 30_000, `${workflowId} completed`);
+    expect((await findEvent(ctx.db, eventId))?.status).toBe(status);
+  }
+
+  it('stays partially_failed when only the delivered webhook is redelivered, and becomes delivered once the failed one is', async () => {
+    const org = 'org_redelivery';
+    const a = await createWebhook(ctx, { url: good.url, organizationId: org, retryPolicy: TWO_ATTEMPTS });
+    const b = await createWebhook(ctx, { url: flaky.url, organizationId: org, retryPolicy: TWO_ATTEMPTS });
+    const eventId = await emitTestEvent(ctx, { organizationId: org });
+    await settledAs(eventId, eventId, 'partially_failed');
+    const event = (await eventsCollection(ctx.db).findOne({ _id: eventId }))!;
+
+    await reopenDeliveries(ctx.db, eventId, [a.webhook._id]);
+    const onlyGood = await startRedeliveryWorkflow(ctx.client, ctx.taskQueue, event, [a.webhook._id]);
+    await settledAs(eventId, onlyGood.workflowId, 'partially_failed');
+
+    await reopenDeliveries(ctx.db, eventId, [b.webhook._id]);
+    const onlyFlaky = await startRedeliveryWorkflow(ctx.client, ctx.taskQueue, event, [b.webhook._id], Date.now() + 1);
+    await settledAs(eventId, onlyFlaky.workflowId, 'delivered');
+    expect(good.requests).toHaveLength(2);
+    expect(flaky.requests).toHaveLength(3);
+  });
+});
