@@ -2,6 +2,9 @@ import { dispatcherCommand, startCommand, workerCommand } from './commands/roles
 import { emitCommand } from './commands/emit';
 import { apiCommand } from './commands/api';
 import { keysCommand } from './commands/keys';
+import { devCommand } from './commands/dev';
+import { applyCommand } from './commands/apply';
+import { healthcheckCommand } from './commands/healthcheck';
 
 export type Command = (args: string[]) => Promise<void>;
 
@@ -13,4 +16,7 @@ export const commands: Record<string, Command> = {
   dispatcher: dispatcherCommand,
   emit: emitCommand,
   keys: keysCommand,
+  dev: devCommand,
+  apply: applyCommand,
+  healthcheck: healthcheckCommand,
 };

@@ -12,7 +12,10 @@ commands:
                               write an event into webhook_events as the engine would; prints its id
   keys create --org O         print a new API key on its own line
   keys revoke <prefix>        revoke API keys starting with prefix
-  apply -f webhooks.yaml      create or update webhooks declared in a file, by name
+  apply -f webhooks.yaml [--org O] [--dry-run]
+                              create or update webhooks declared in a file, by name
+  healthcheck api|worker|dispatcher
+                              container health check of one role (exit 0 = healthy)
 
 configuration comes from environment variables (see docs/configuration.md)`;
 
