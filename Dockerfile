@@ -27,9 +27,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
-# The package root is recognised by package.json next to workflows/ (src/infra/repo-root.ts);
-# the sources are small and kept for that and for reference. Without src/, bin/hookrelay.js runs dist/.
-COPY workflows ./workflows
+# Without src/, bin/hookrelay.js runs dist/ (the package root is found by dist/workflows).
 # In a container the API must listen on every interface; PORT is the default 3000.
 ENV HOST=0.0.0.0
 EXPOSE 3000

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { MongoClient } from 'mongodb';
+import { repoRoot, toolsDir } from './repo-root';
 
 export interface MongoServerHandle {
   url: string;
@@ -34,13 +35,6 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 const STDERR_TAIL = 20;
 
-export function findRepoRoot(start: string = __dirname): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${start}`);
-  }
-}
-
 export async function startMongoServer(opts: StartMongoOptions): Promise<MongoServerHandle> {
   const env = opts.env ?? process.env;
   if (env.MONGODB_URL) {
@@ -58,9 +52,9 @@ export async function startMongoServer(opts: StartMongoOptions): Promise<MongoSe
 
 const provisioning = new Map<string, Promise<string>>();
 
-export function provisionMongoStandin(toolsDir?: string): Promise<string> {
-  const root = findRepoRoot();
-  const dir = path.resolve(toolsDir ?? path.join(root, '.tools', 'mongo-standin'));
+export function provisionMongoStandin(tools: string = toolsDir()): Promise<string> {
+  const root = repoRoot();
+  const dir = path.resolve(tools, 'mongo-standin');
   // One build per directory per process; other processes are handled by the atomic rename.
   let p = provisioning.get(dir);
   if (!p) {

@@ -1,11 +1,17 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-/** The directory holding hookrelay's package.json, from source or from dist/. */
+/**
+ * The directory holding hookrelay's package.json, from a checkout (workflows/ beside it)
+ * or from a built image (only dist/workflows beside it).
+ */
 export function repoRoot(from: string = __dirname): string {
   let dir = from;
   for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'workflows'))) return dir;
+    const isRoot =
+      existsSync(join(dir, 'package.json')) &&
+      (existsSync(join(dir, 'workflows')) || existsSync(join(dir, 'dist', 'workflows')));
+    if (isRoot) return dir;
     const parent = dirname(dir);
     if (parent === dir) throw new Error(`cannot find the hookrelay package root above ${from}`);
     dir = parent;
