@@ -1,4 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from 'mongodb';
 import { ApiError, ERROR_TYPES, errorBody, type ErrorType } from './errors';
 
 /** Fastify's own client errors, in our registry's names. */
@@ -44,6 +51,14 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): v
       const details = type === 'PayloadTooLarge' ? { limit_bytes: bodyLimit } : null;
       return reply.code(ERROR_TYPES[type]).send(errorBody(type, MESSAGES[type] ?? error.message, details));
     }
+    if (isDatabaseUnavailable(error)) {
+      // A restart or failover, not a bug: say so, and that a retry will do.
+      request.log.warn({ err: error }, 'MongoDB unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send(errorBody('ServiceUnavailable', 'the database is unavailable: retry shortly'));
+    }
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send(errorBody('InternalError', 'internal error'));
   });
@@ -52,6 +67,20 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): v
     const path = request.url.split('?')[0];
     return reply.code(404).send(errorBody('NotFound', `no route ${request.method} ${path}`, { method: request.method, path }));
   });
+}
+
+/** Server answers that mean "not the primary / shutting down right now" (restarts, failovers). */
+const MONGO_TRANSIENT_CODES = new Set([91, 189, 10107, 11600, 11602, 13435, 13436]);
+
+/** MongoDB cannot be reached (down, restarting, failing over): a 503, never a 500. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoTopologyClosedError ||
+    error instanceof MongoNotConnectedError ||
+    (error instanceof MongoServerError && typeof error.code === 'number' && MONGO_TRANSIENT_CODES.has(error.code))
+  );
 }
 
 function isClientStatus(status: number | undefined): boolean {

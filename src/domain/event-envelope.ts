@@ -9,6 +9,7 @@ import {
   type EventSubject,
 } from './event-catalog';
 import { EVENT_ID_PATTERN, newEventId, WEBHOOK_ID_PATTERN } from './ids';
+import { findUnstorableJson } from './storable-json';
 
 /**
  * The `webhook_events` document (the engine contract, DESIGN.md §3), the input of
@@ -131,6 +132,10 @@ export function buildEventDocument(input: EmitEventInput, now: Date, options: Bu
     ]);
   }
 
+  const unstorable = findUnstorableJson(event.metadata);
+  if (unstorable) {
+    throw new InvalidEventError([{ path: ['metadata', ...unstorable.path].join('.'), message: unstorable.message }]);
+  }
   const metadata = entry.metadata.safeParse(event.metadata);
   if (!metadata.success) throw new InvalidEventError(toIssues(metadata.error, ['metadata']));
 

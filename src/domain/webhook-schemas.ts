@@ -3,6 +3,7 @@ import { checkLiteralDestination, type ParsedCidr } from '../security/ssrf';
 import { EVENT_TYPES } from './event-catalog';
 import { isValidEventTypePattern, isWellFormedEventTypePattern, matchesEventType } from './event-type-pattern';
 import { retryPolicySchema } from './retry-policy';
+import { findUnstorableJson } from './storable-json';
 
 /**
  * REST API input schemas for webhooks (Mixpeek's `Webhook`, `WebhookChannel` and channel
@@ -151,6 +152,12 @@ export function webhookSchemas(options: WebhookSchemaOptions = {}) {
   const payloadTemplate = z
     .record(z.string(), z.unknown(), { error: 'payload_template must be a JSON object' })
     .superRefine((template, ctx) => {
+      // Checked first: it also bounds the depth the recursive walk below goes to.
+      const unstorable = findUnstorableJson(template);
+      if (unstorable) {
+        ctx.addIssue({ code: 'custom', path: unstorable.path, message: `payload_template: ${unstorable.message}` });
+        return;
+      }
       if (!validateTemplate) return;
       const visit = (value: unknown, path: (string | number)[]): void => {
         if (typeof value === 'string') {

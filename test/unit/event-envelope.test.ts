@@ -195,3 +195,19 @@ describe('webhookEventDocumentSchema', () => {
     expect(webhookEventDocumentSchema.safeParse({ ...buildEventDocument(SEED_INPUT, NOW), ...change }).success).toBe(false);
   });
 });
+
+describe('buildEventDocument refuses metadata MongoDB cannot store', () => {
+  const base = { organization_id: 'org_a', event_type: 'collection.documents.written' };
+  it('names a NUL in a field name', () => {
+    expect(() => buildEventDocument({ ...base, metadata: { collection_id: 'c', 'a\u0000b': 1 } }, new Date())).toThrow(
+      /metadata: field names must not contain NUL/,
+    );
+  });
+  it('names nesting deeper than the limit', () => {
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 40; i++) deep = { d: deep };
+    expect(() => buildEventDocument({ ...base, metadata: { collection_id: 'c', deep } }, new Date())).toThrow(
+      /metadata\.deep(\.d)+: nested deeper than 32 levels/,
+    );
+  });
+});

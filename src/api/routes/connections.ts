@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { newConnectionId } from '../../domain/ids';
 import { METADATA_FILTER_OPERATORS, ORDERING_OPERATORS, type MetadataFilter } from '../../domain/metadata-filters';
+import { findUnstorableJson } from '../../domain/storable-json';
 import {
   countConnections,
   deleteConnection,
@@ -46,6 +47,11 @@ export const metadataFilterSchema = z
       .describe('Required (not null) except for exists (optional boolean, default true); gt/lt/gte/lte take a number or a string'),
   })
   .superRefine((filter, ctx) => {
+    const unstorable = findUnstorableJson(filter.value);
+    if (unstorable) {
+      ctx.addIssue({ code: 'custom', path: ['value', ...unstorable.path], message: `value: ${unstorable.message}` });
+      return;
+    }
     if (filter.operator === 'exists') {
       if (filter.value !== undefined && filter.value !== null && typeof filter.value !== 'boolean') {
         ctx.addIssue({ code: 'custom', path: ['value'], message: 'exists takes no value, or true/false' });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { newObjectId } from '../../domain/ids';
+import { findUnstorableJson } from '../../domain/storable-json';
 import { emitEvent } from '../../events/emit-event';
 import { objectCreatedEventId, objectDeletedEventId } from '../../inbound/mux-events';
 import { findConnection } from '../../store/connection-store';
@@ -44,6 +45,10 @@ const createObjectSchema = z
       .describe('Namespace of the object (carried on its events)'),
     metadata: z
       .record(z.string(), z.unknown(), { error: 'metadata must be an object' })
+      .superRefine((metadata, ctx) => {
+        const problem = findUnstorableJson(metadata);
+        if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: `metadata: ${problem.message}` });
+      })
       .default({})
       .describe("The object's metadata"),
     source: z
