@@ -1,0 +1,62 @@
+/**
+ * How big each scenario is. `full` is `npm run bench` (under 15 minutes on 2 cores);
+ * `smoke` runs every scenario and baseline in seconds, only to show the harness works.
+ */
+export interface Profile {
+  name: 'full' | 'smoke';
+  latency: {
+    /** Open-loop arrival rates, events (or workflow starts) per second. */
+    ratesPerS: number[];
+    /** Arrivals during the warm-up are sent but not measured. */
+    warmupS: number;
+    /** Measured arrivals per rate. */
+    durationS: number;
+    /** The transport floor is cheap and steady: a shorter window suffices. */
+    transportDurationS: number;
+    /** Longest wait for the last receipts after the last arrival. */
+    drainS: number;
+  };
+  throughput: {
+    /** Subscribers per event, and how many events the backlog holds at that fan-out. */
+    runs: Array<{ fanOut: number; events: number }>;
+    /** Requests the transport floor sends per run. */
+    transportRequests: number;
+    /** Longest a run may wait for its receipts before it is cut off (reported incomplete). */
+    timeoutS: number;
+  };
+  isolation: { fanOut: number; events: number; timeoutS: number };
+  footprint: { fanOut: number; events: number; timeoutS: number };
+}
+
+export const PROFILES: Record<Profile['name'], Profile> = {
+  full: {
+    name: 'full',
+    latency: { ratesPerS: [10, 50], warmupS: 5, durationS: 60, transportDurationS: 10, drainS: 20 },
+    throughput: {
+      runs: [
+        { fanOut: 1, events: 1500 },
+        { fanOut: 10, events: 400 },
+        { fanOut: 100, events: 40 },
+      ],
+      transportRequests: 20_000,
+      timeoutS: 90,
+    },
+    isolation: { fanOut: 10, events: 400, timeoutS: 90 },
+    footprint: { fanOut: 10, events: 400, timeoutS: 90 },
+  },
+  smoke: {
+    name: 'smoke',
+    latency: { ratesPerS: [10, 50], warmupS: 0.5, durationS: 1.5, transportDurationS: 1, drainS: 15 },
+    throughput: {
+      runs: [
+        { fanOut: 1, events: 20 },
+        { fanOut: 10, events: 4 },
+        { fanOut: 100, events: 3 },
+      ],
+      transportRequests: 200,
+      timeoutS: 60,
+    },
+    isolation: { fanOut: 10, events: 4, timeoutS: 60 },
+    footprint: { fanOut: 10, events: 4, timeoutS: 60 },
+  },
+};

@@ -1,0 +1,94 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runBench } from '../../bench/lib/harness';
+
+// The benchmark's smoke profile (`npm run bench -- --profile smoke`): every scenario and
+// baseline runs for seconds on servers the harness starts itself. Only the shape of the
+// report is checked, never a timing: figures depend on the machine and its load.
+
+/** Paths (a.b.0.c) under `value` whose value is null or a non-finite number. */
+function missingNumbers(value: unknown, path = ''): string[] {
+  if (value === null || (typeof value === 'number' && !Number.isFinite(value))) return [path];
+  if (typeof value !== 'object') return [];
+  return Object.entries(value as Record<string, unknown>).flatMap(([key, child]) =>
+    missingNumbers(child, path ? `${path}.${key}` : key),
+  );
+}
+
+function finite(value: unknown): boolean {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+describe('benchmark harness, smoke profile', () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'hookrelay-bench-smoke-'));
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  it('writes a report with every scenario, baseline and target, all numbers finite', { timeout: 600_000 }, async () => {
+    const progress: string[] = [];
+    const outcome = await runBench({ profile: 'smoke', outDir, log: (line) => progress.push(line) });
+    const report = JSON.parse(readFileSync(outcome.jsonPath, 'utf8'));
+
+    expect(report.errors, progress.join('\n')).toEqual({});
+    expect(report.profile).toBe('smoke');
+    expect(finite(report.machine.cores) && finite(report.machine.memoryGiB)).toBe(true);
+    expect(report.machine.node).toMatch(/^v\d+/);
+    expect(report.machine.temporal.server).toMatch(/^\d+\.\d+/);
+    expect(report.machine.mongo.kind).toMatch(/standin|mongod|external/);
+    expect(missingNumbers(report.scenarios)).toEqual([]);
+    expect(missingNumbers(report.targets)).toEqual([]);
+
+    const { latency, throughput, isolation, footprint } = report.scenarios;
+    expect(latency.rates.map((r: { ratePerS: number }) => r.ratePerS)).toEqual([10, 50]);
+    for (const rate of latency.rates) {
+      for (const figures of [rate.pipeline, rate.floor, rate.transport]) {
+        expect(figures.latencyMs.count).toBeGreaterThan(0);
+        expect([figures.latencyMs.p50, figures.latencyMs.p95, figures.latencyMs.p99].every(finite)).toBe(true);
+      }
+    }
+
+    expect(throughput.runs.map((r: { fanOut: number }) => r.fanOut)).toEqual([1, 10, 100]);
+    expect(finite(throughput.transport.rate.steadyPerS)).toBe(true);
+    for (const run of throughput.runs) {
+      expect(run.pipeline.received).toBeGreaterThan(0);
+      expect(run.floor.received).toBeGreaterThan(0);
+      expect([run.pipeline.deliveries.steadyPerS, run.floor.activities.steadyPerS, run.ratioToFloor].every(finite)).toBe(true);
+      expect(finite(run.pipeline.footprint.processes.hookrelay.rssPeakMB)).toBe(true);
+      expect(finite(run.pipeline.footprint.processes.hookrelay.cpuSPer1000)).toBe(true);
+      expect(finite(run.pipeline.footprint.processes['temporal-server'].cpuSPer1000)).toBe(true);
+      expect(finite(run.floor.footprint.processes.floor.cpuSPer1000)).toBe(true);
+    }
+
+    expect(isolation.withoutDead.received).toBeGreaterThan(0);
+    expect(isolation.withDead.received).toBeGreaterThan(0);
+    expect(isolation.withDead.hangingAttempts).toBeGreaterThan(0);
+    expect([isolation.throughputRatio, isolation.p99Ratio, isolation.withDead.latencyMs.p99].every(finite)).toBe(true);
+
+    for (const process of [footprint.worker, footprint.dispatcher, footprint.floorWorker]) {
+      expect([process.rssPeakMB, process.cpuSPer1000].every(finite)).toBe(true);
+    }
+
+    expect(report.targets.map((t: { id: string }) => t.id)).toEqual([
+      'latency-p50-10',
+      'latency-p50-50',
+      'throughput-vs-floor-1',
+      'throughput-vs-floor-10',
+      'throughput-vs-floor-100',
+      'convoy-fanout-1',
+      'convoy-fanout-10',
+      'fanout-100-vs-1',
+      'isolation',
+      'worker-rss',
+    ]);
+    for (const target of report.targets) expect(typeof target.met).toBe('boolean');
+
+    const markdown = readFileSync(outcome.markdownPath, 'utf8');
+    expect(markdown).toBe(outcome.markdown);
+    for (const heading of ['### Targets', '### Latency', '### Throughput', '### Isolation', '### Footprint', '## Where the time goes']) {
+      expect(markdown).toContain(heading);
+    }
+    expect(markdown).toContain('<!-- bench:figures:start -->');
+    expect(markdown).toContain('<!-- bench:figures:end -->');
+  });
+});
