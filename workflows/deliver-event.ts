@@ -24,6 +24,9 @@ import {
 } from '../src/domain/delivery-outcome';
 import { OUTCOME, WEBHOOK_IDS } from '../src/domain/search-attributes';
 
+/** Up to this many targets, first attempts run as local activities. */
+const LOCAL_FIRST_ATTEMPT_MAX_TARGETS = 10;
+
 // Bookkeeping runs as local activities: no server round trip per step.
 const bookkeeping = proxyLocalActivities<HookrelayActivities>({
   startToCloseTimeout: '30s',
@@ -40,7 +43,10 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   if (targets.length > 0) {
     upsertSearchAttributes([{ key: WEBHOOK_IDS, value: [...new Set(targets.map((t) => t.webhookId))] }]);
   }
-  const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target)));
+  // First attempts run inside the workflow task; a large fan-out would hold that task
+  // open for long and redo them all if it failed, so it goes to regular activities.
+  const localFirst = targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS;
+  const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target, localFirst)));
   const outcome = summarizeOutcome(results);
   await bookkeeping.finalizeEvent({
     eventId: input.eventId,
@@ -61,7 +67,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
  * An attempt deferred because its endpoint is at its concurrency limit waits here, in a
  * timer, rather than in a worker slot.
  */
-async function deliverTarget(eventId: string, target: DeliveryTarget): Promise<TargetResult> {
+async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst: boolean): Promise<TargetResult> {
   const settle = (outcome: TargetOutcome): TargetResult => ({
     deliveryId: target.deliveryId,
     webhookId: target.webhookId,
@@ -72,7 +78,7 @@ async function deliverTarget(eventId: string, target: DeliveryTarget): Promise<T
   const maxAttempts = target.retry.maximumAttempts; // 0 = unlimited within expiration
   let attemptsMade = 0;
   let deferrals = 0;
-  let first = true;
+  let first = localFirst;
   for (;;) {
     const remainingMs = target.retry.expirationMs - (Date.now() - startedAt);
     if (remainingMs <= 0 || (maxAttempts > 0 && attemptsMade >= maxAttempts)) return settle('failed');

@@ -159,6 +159,18 @@ describe('outbound pipeline: outbox → change stream → workflow → signed de
     expect(pending.map((a) => a.activityId)).toEqual([`deliver:${deadId}:webhook#0`]);
   });
 
+  it('delivers a fan-out larger than the local first-attempt limit through regular activities', async () => {
+    const r = await receiver([500], 200);
+    for (let i = 0; i < 12; i++) await createWebhook(ctx, { url: r.url, organizationId: org });
+    const eventId = await emitTestEvent(ctx, { organizationId: org });
+    await eventStatus(eventId, ['delivered']);
+    expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(12);
+    expect(r.requests).toHaveLength(13);
+    const history = await ctx.client.workflow.getHandle(eventId).fetchHistory();
+    const scheduled = history.events?.filter((e) => e.activityTaskScheduledEventAttributes) ?? [];
+    expect(scheduled).toHaveLength(12);
+  });
+
   it('never writes receiver URLs, header values, secrets or payload bodies into workflow history', async () => {
     const r = await receiver([500], 200);
     const { signingSecret } = await createWebhook(ctx, {
