@@ -24,6 +24,9 @@ import {
 } from '../src/domain/delivery-outcome';
 import { OUTCOME, WEBHOOK_IDS } from '../src/domain/search-attributes';
 
+/** Webhook ids listed in the HookrelayWebhookIds search attribute (its value is capped at 2 KiB). */
+const MAX_WEBHOOK_IDS_ATTRIBUTE = 50;
+
 /** Up to this many targets, first attempts run as local activities. */
 const LOCAL_FIRST_ATTEMPT_MAX_TARGETS = 10;
 
@@ -41,7 +44,9 @@ const bookkeeping = proxyLocalActivities<HookrelayActivities>({
 export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEventResult> {
   const targets = await bookkeeping.resolveTargets(input);
   if (targets.length > 0) {
-    upsertSearchAttributes([{ key: WEBHOOK_IDS, value: [...new Set(targets.map((t) => t.webhookId))] }]);
+    // Temporal limits a search attribute value to 2 KiB: the first 50 webhook ids fit.
+    const webhookIds = [...new Set(targets.map((t) => t.webhookId))].slice(0, MAX_WEBHOOK_IDS_ATTRIBUTE);
+    upsertSearchAttributes([{ key: WEBHOOK_IDS, value: webhookIds }]);
   }
   // First attempts run inside the workflow task; a large fan-out would hold that task
   // open for long and redo them all if it failed, so it goes to regular activities.

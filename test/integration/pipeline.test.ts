@@ -171,6 +171,16 @@ describe('outbound pipeline: outbox → change stream → workflow → signed de
     expect(scheduled).toHaveLength(12);
   });
 
+  it('delivers a fan-out of 100 webhooks; the search attribute lists the first 50 of them', async () => {
+    const r = await receiver();
+    for (let i = 0; i < 100; i++) await createWebhook(ctx, { url: r.url, organizationId: org });
+    const eventId = await emitTestEvent(ctx, { organizationId: org });
+    await eventStatus(eventId, ['delivered']);
+    expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(100);
+    const { searchAttributes } = await ctx.client.workflow.getHandle(eventId).describe();
+    expect(searchAttributes.HookrelayWebhookIds).toHaveLength(50);
+  });
+
   it('never writes receiver URLs, header values, secrets or payload bodies into workflow history', async () => {
     const r = await receiver([500], 200);
     const { signingSecret } = await createWebhook(ctx, {
