@@ -224,6 +224,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     while (attemptedPairs() < expectedPairs && Date.now() < receiverFaultsUntil && !options.signal?.aborted) await sleep(1_000);
     for (const receiver of receivers) receiver.setFaulty(false);
     const receiverFaultsS = (Date.now() - insertStart) / 1000;
+    const attemptedWhenFaultsEnded = attemptedPairs();
     log(`receiver faults off at ${receiverFaultsS.toFixed(0)} s: ${attemptedPairs()}/${expectedPairs} deliveries attempted`);
     await Promise.all([...roles.values()].map((role) => role.waitReady(ROLE_READY_TIMEOUT_MS)));
     const settleStart = Date.now();
@@ -272,6 +273,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       serverNotes,
       controllerEndedAtS,
       receiverFaultsS,
+      attemptedWhenFaultsEnded,
       timeline,
       windows,
       samples: probe.samples,
@@ -410,6 +412,7 @@ async function collectResult(args: {
   serverNotes: string[];
   controllerEndedAtS: number;
   receiverFaultsS: number;
+  attemptedWhenFaultsEnded: number;
   timeline: FaultRecord[];
   windows: Window[];
   samples: readonly ApiSample[];
@@ -563,6 +566,7 @@ async function collectResult(args: {
       receiver: receiverFaults,
       controllerEndedAtS: Math.round(args.controllerEndedAtS),
       receiverFaultsEndedAtS: Math.round(args.receiverFaultsS),
+      attemptedWhenFaultsEnded: args.attemptedWhenFaultsEnded,
     },
     deliveries: {
       expected,

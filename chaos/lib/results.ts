@@ -61,8 +61,10 @@ export interface ChaosResult {
     receiver: Record<ReceiverFault, number>;
     /** When the controller's last fault was over, seconds from the start of the insert phase. */
     controllerEndedAtS: number;
-    /** When the receivers stopped failing (every delivery had had its first attempt). */
+    /** When the receivers stopped failing (every delivery had had its first attempt, or the bound passed). */
     receiverFaultsEndedAtS: number;
+    /** Deliveries that had had a first attempt by then. */
+    attemptedWhenFaultsEnded?: number;
   };
   deliveries: {
     /** Events × subscribers. */

@@ -98,7 +98,9 @@ export function renderScorecard(source: string, r: ChaosResult): string {
   lines.push(
     '',
     `Each receiver failed an attempt with probability ${Math.round(r.config.receiverFaultRate * 100)} % (seeded) until every delivery had had its first`,
-    `attempt${r.faults.receiverFaultsEndedAtS ? ` (${r.faults.receiverFaultsEndedAtS} s into the run)` : ''}: ${n(receiverFaults)} of ${n(r.deliveries.attemptsReceived)} attempts in all (${receiverShare}) got a fault.`,
+    `attempt or half the settle time limit had passed${r.faults.receiverFaultsEndedAtS ? ` (here ${r.faults.receiverFaultsEndedAtS} s into the run` +
+      (r.faults.attemptedWhenFaultsEnded !== undefined ? `, with ${n(r.faults.attemptedWhenFaultsEnded)} of ${n(r.deliveries.expected)} deliveries attempted)` : ')') : ''}:`,
+    `${n(receiverFaults)} of ${n(r.deliveries.attemptsReceived)} attempts in all (${receiverShare}) got a fault.`,
     `A hanging receiver holds the request past the channel's ${r.config.attemptTimeoutS} s timeout.`,
     '',
     '| process / server | starts | kill -9 | start-up p50 | start-up max | down per fault (max) |',
