@@ -163,7 +163,7 @@ export async function runFloorBacklog(
   options: { fanOut: number; workflows: number; timeoutS: number; runId: string },
 ): Promise<FloorBacklogRun> {
   const rssBeforeMB = round(memoryMB(scope.floor.pid).rss, 1);
-  const window = beginWindow(ctx.sampler);
+  const window = beginWindow(ctx.sampler, [FLOOR_TRACK_NAME]);
   const started = Date.now();
   const result = await scope.floor.throughput({
     runId: options.runId,
@@ -183,7 +183,8 @@ export async function runFloorBacklog(
     );
   }
   const footprint = window.end(result.activityTimesMs.length);
-  const activities = steadyRate(result.activityTimesMs, result.expected);
+  // A run cut short is measured over what ran (and reported incomplete).
+  const activities = steadyRate(result.activityTimesMs, Math.min(result.expected, result.activityTimesMs.length));
   return {
     fanOut: options.fanOut,
     workflows: options.workflows,

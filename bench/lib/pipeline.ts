@@ -10,7 +10,7 @@ import { CLOSE_WAIT_MS, pollUntil } from './load';
 import { beginWindow, type WindowFootprint } from './measure';
 import { memoryMB } from './process-sampler';
 import { round, steadyRate, summarizeLatencies, type LatencySummary, type RateSummary } from './stats';
-import { historyShape, unsuccessfulWorkflows, type HistoryShape } from './temporal-history';
+import { historyShape, runningWorkflows, unsuccessfulWorkflows, type HistoryShape } from './temporal-history';
 
 /** Every bench event has this type; every subscriber subscribes to it. */
 export const BENCH_EVENT_TYPE = 'collection.documents.written';
@@ -224,7 +224,7 @@ export async function runBacklog(
   const unsuccessfulBefore = await unsuccessfulWorkflows(ctx.temporal, scope.taskQueue);
   const probesBefore = await probeAll(scope.processes);
   const rssBefore = scope.processes.map((child) => memoryMB(child.pid).rss);
-  const window = beginWindow(ctx.sampler);
+  const window = beginWindow(ctx.sampler, scope.processes.map((child) => trackName(child.role)));
   const t0 = performance.now();
   const deadline = t0 + options.timeoutS * 1000;
 
@@ -236,7 +236,21 @@ export async function runBacklog(
     await events.insertMany(batch, { ordered: false });
   }
   const insertS = (performance.now() - t0) / 1000;
-  let complete = await ctx.receiver.waitForReceipts(expected, Math.max(0, deadline - performance.now()));
+  const gaveUp = new AbortController();
+  let complete = await Promise.race([
+    ctx.receiver.waitForReceipts(expected, Math.max(0, deadline - performance.now())),
+    // hookrelay's own failure (workflows terminated or failed, none left running): no
+    // more deliveries will come, so waiting for the timeout would only waste time.
+    pollUntil(
+      async () =>
+        (await unsuccessfulWorkflows(ctx.temporal, scope.taskQueue)) > unsuccessfulBefore &&
+        (await runningWorkflows(ctx.temporal, scope.taskQueue)) === 0,
+      Math.max(0, deadline - performance.now()),
+      2000,
+      gaveUp.signal,
+    ).then(() => false),
+  ]);
+  gaveUp.abort();
   if (complete && options.waitForWorkflows) {
     complete = await pollUntil(
       async () => (await unfinishedEvents(scope.db, options.organizationId)) === 0,
@@ -252,9 +266,10 @@ export async function runBacklog(
   const probesAfter = await probeAll(scope.processes);
   const unsuccessful = (await unsuccessfulWorkflows(ctx.temporal, scope.taskQueue)) - unsuccessfulBefore;
 
+  // A run cut short is measured over what arrived (and reported incomplete).
   const deliveries = steadyRate(
     receipts.map((receipt) => receipt.at),
-    expected,
+    Math.min(expected, receipts.length),
   );
   const latencies = receipts.flatMap((receipt) => {
     const at = insertedAt.get(receipt.eventId);

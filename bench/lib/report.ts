@@ -46,6 +46,8 @@ export interface TargetCheck {
   /** The quantity the target bounds (a ratio, or ms over the floor), and the bound. */
   check: { value: number; label: string; comparison: '<=' | '>='; limit: number };
   met: boolean;
+  /** What went wrong in the run the figure comes from (incomplete, duplicates, …). */
+  note?: string;
 }
 
 export interface BenchReport {
@@ -93,6 +95,20 @@ function satisfied({ value, comparison, limit }: TargetCheck['check']): boolean 
   return Number.isFinite(value) && (comparison === '<=' ? value <= limit : value >= limit);
 }
 
+/** What went wrong in a pipeline run, if anything: incomplete, duplicates, failed workflows. */
+function problems(run: BacklogRun): string | undefined {
+  const notes = [
+    run.received < run.expected
+      ? `incomplete: ${run.received} of ${run.expected} deliveries`
+      : run.complete
+        ? ''
+        : 'events still unfinished 30 s after the last delivery',
+    run.duplicates > 0 ? `${run.duplicates} duplicate deliveries` : '',
+    run.unsuccessfulWorkflows > 0 ? `${run.unsuccessfulWorkflows} workflows closed unsuccessfully` : '',
+  ].filter(Boolean);
+  return notes.length ? notes.join(', ') : undefined;
+}
+
 /** Issue 9's targets, each computed from figures of this run. */
 export function computeTargets(scenarios: BenchReport['scenarios']): TargetCheck[] {
   const targets: TargetCheck[] = [];
@@ -120,6 +136,7 @@ export function computeTargets(scenarios: BenchReport['scenarios']): TargetCheck
   const byFanOut = new Map((scenarios.throughput?.runs ?? []).map((run) => [run.fanOut, run]));
   for (const run of byFanOut.values()) {
     add({
+      note: problems(run.pipeline),
       id: `throughput-vs-floor-${run.fanOut}`,
       target: `deliveries/s at fan-out ${run.fanOut} ≥ 0.8 × floor activities/s`,
       measured: run.pipeline.deliveries.steadyPerS,
@@ -132,6 +149,7 @@ export function computeTargets(scenarios: BenchReport['scenarios']): TargetCheck
   const one = byFanOut.get(1);
   if (one) {
     add({
+      note: problems(one.pipeline),
       id: 'convoy-fanout-1',
       target: `events/s at fan-out 1 ≥ Convoy's ${CONVOY.fanOut1EventsPerS}`,
       measured: one.pipeline.eventsPerS,
@@ -144,6 +162,7 @@ export function computeTargets(scenarios: BenchReport['scenarios']): TargetCheck
   const ten = byFanOut.get(10);
   if (ten) {
     add({
+      note: problems(ten.pipeline),
       id: 'convoy-fanout-10',
       target: `deliveries/s at fan-out 10 ≥ Convoy's ${CONVOY.fanOut10DeliveriesPerS}`,
       measured: ten.pipeline.deliveries.steadyPerS,
@@ -161,6 +180,7 @@ export function computeTargets(scenarios: BenchReport['scenarios']): TargetCheck
   const hundred = byFanOut.get(100);
   if (one && hundred) {
     add({
+      note: problems(hundred.pipeline) ?? problems(one.pipeline),
       id: 'fanout-100-vs-1',
       target: 'deliveries/s at fan-out 100 ≥ 5 × fan-out 1',
       measured: hundred.pipeline.deliveries.steadyPerS,
@@ -179,6 +199,7 @@ export function computeTargets(scenarios: BenchReport['scenarios']): TargetCheck
   const isolation = scenarios.isolation;
   if (isolation) {
     add({
+      note: problems(isolation.withDead) ?? problems(isolation.withoutDead),
       id: 'isolation',
       target: `one dead endpoint costs healthy deliveries ≤ 10 % throughput (fan-out ${isolation.fanOut})`,
       measured: isolation.withDead.deliveries.steadyPerS,
@@ -270,7 +291,7 @@ export function renderFigures(report: BenchReport): string {
         ['target', 'measured', 'baseline (same run)', 'ratio', 'required', 'result'],
         report.targets.map((t) => [
           t.target,
-          `${n(t.measured)} ${t.unit}`,
+          `${n(t.measured)} ${t.unit}${t.note ? ` (${t.note})` : ''}`,
           `${n(t.baseline)} (${t.baselineLabel})`,
           `${n(t.check.value, 2)} ${t.check.label}`,
           `${t.check.comparison === '<=' ? '≤' : '≥'} ${t.check.limit} ${t.check.label}`,
@@ -364,14 +385,10 @@ export function renderFigures(report: BenchReport): string {
   return out.join('\n');
 }
 
-/** " (incomplete, 3 duplicates, 40 workflows closed unsuccessfully)" when anything went wrong. */
+/** " (incomplete, 3 duplicate deliveries, …)" when anything went wrong in the run. */
 function runNotes(run: BacklogRun): string {
-  const notes = [
-    run.complete ? '' : 'incomplete',
-    run.duplicates > 0 ? `${run.duplicates} duplicate deliveries` : '',
-    run.unsuccessfulWorkflows > 0 ? `${run.unsuccessfulWorkflows} workflows closed unsuccessfully` : '',
-  ].filter(Boolean);
-  return notes.length ? ` (${notes.join(', ')})` : '';
+  const notes = problems(run);
+  return notes ? ` (${notes})` : '';
 }
 
 function footprintRow(label: string, footprint: WindowFootprint, name: string, rssBeforeMB?: number): string[] {

@@ -85,3 +85,9 @@ export async function unsuccessfulWorkflows(client: Client, taskQueue: string): 
   );
   return count;
 }
+
+/** Workflows on the task queue still running (visibility: a fresh start may not show yet). */
+export async function runningWorkflows(client: Client, taskQueue: string): Promise<number> {
+  const { count } = await client.workflow.count(`TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"`);
+  return count;
+}

@@ -104,7 +104,7 @@ export async function transportThroughput(
   const concurrency = options.concurrency ?? CONNECTIONS_PER_ORIGIN;
   const poster = createPoster(ctx);
   ctx.receiver.reset();
-  const window = beginWindow(ctx.sampler);
+  const window = beginWindow(ctx.sampler, []);
   try {
     await withConcurrency(options.requests, concurrency, () => poster.post(), ctx.signal);
     const times = ctx.receiver.receipts.map((receipt) => receipt.at);

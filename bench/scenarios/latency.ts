@@ -4,10 +4,10 @@
 import { performance } from 'node:perf_hooks';
 import { insertEvent } from '../../src/store/event-store';
 import type { BenchContext } from '../lib/context';
-import { openFloorScope, type FloorScope } from '../lib/floor-runner';
+import { FLOOR_TRACK_NAME, openFloorScope, type FloorScope } from '../lib/floor-runner';
 import { openLoop, pollUntil } from '../lib/load';
 import { beginWindow, type WindowFootprint } from '../lib/measure';
-import { benchEvent, openHookrelayScope, seedSubscribers, type HookrelayScope } from '../lib/pipeline';
+import { benchEvent, openHookrelayScope, seedSubscribers, trackName, type HookrelayScope } from '../lib/pipeline';
 import { summarizeLatencies, type LatencySummary } from '../lib/stats';
 import { transportLatency, type TransportLatency } from '../lib/transport-floor';
 
@@ -93,7 +93,7 @@ export async function runLatencyScenario(ctx: BenchContext): Promise<LatencyResu
 /** Starts floor workflows at `ratePerS` (open loop) and times each until its activity runs. */
 async function floorAtRate(ctx: BenchContext, scope: FloorScope, ratePerS: number): Promise<LatencyAtRate['floor']> {
   const settings = ctx.profile.latency;
-  const window = beginWindow(ctx.sampler);
+  const window = beginWindow(ctx.sampler, [FLOOR_TRACK_NAME]);
   const result = await scope.floor.latency({
     runId: `latency-${ratePerS}-${ctx.runTag}`,
     ratePerS,
@@ -119,7 +119,7 @@ async function pipelineAtRate(ctx: BenchContext, scope: HookrelayScope, ratePerS
   const inserts: Array<Promise<unknown>> = [];
   let insertErrors = 0;
   ctx.receiver.reset();
-  const window = beginWindow(ctx.sampler);
+  const window = beginWindow(ctx.sampler, scope.processes.map((child) => trackName(child.role)));
   const loop = await openLoop({
     ratePerS,
     durationMs: (settings.warmupS + settings.durationS) * 1000,

