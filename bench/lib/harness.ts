@@ -20,6 +20,7 @@ import { runLatencyScenario } from '../scenarios/latency';
 import { runThroughputScenario } from '../scenarios/throughput';
 import type { BenchContext } from './context';
 import { bundleFloorWorkflows } from './floor-runner';
+import { startOplogTrimmer } from './oplog-trimmer';
 import { descendants, ProcessSampler } from './process-sampler';
 import { PROFILES, type Profile } from './profiles';
 import { startBenchReceiver } from './receiver';
@@ -132,6 +133,10 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
     defer(() => connection.close());
     const mongo = await MongoClient.connect(mongoServer.url);
     defer(() => mongo.close());
+    if (mongoServer.kind === 'standin') {
+      const trimmer = startOplogTrimmer(mongo);
+      defer(() => trimmer.stop());
+    }
     const receiver = await startBenchReceiver();
     defer(() => receiver.close());
     const machine = await machineInfo(mongoServer, mongo);

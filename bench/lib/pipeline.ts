@@ -174,6 +174,30 @@ function unfinishedEvents(db: Db, organizationId: string): Promise<number> {
   return eventsCollection(db).countDocuments({ organization_id: organizationId, status: { $in: ['pending', 'dispatched'] } });
 }
 
+/** Cores each process kept busy while hookrelay stood by with nothing to do. */
+export interface StandbyCost {
+  windowS: number;
+  /** e.g. { hookrelay: 0.05, mongodb: 0.3 }: fractions of one core. */
+  coresBusy: Record<string, number>;
+}
+
+/**
+ * Watches the scope's processes for `seconds` with no events: what hookrelay costs at
+ * rest (change stream, sweeps, pollers), and what it makes the servers do meanwhile.
+ */
+export async function measureStandby(ctx: BenchContext, scope: HookrelayScope, seconds: number): Promise<StandbyCost> {
+  ctx.log(`  hookrelay standing by for ${seconds} s`);
+  const window = beginWindow(ctx.sampler, scope.processes.map((child) => trackName(child.role)));
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const footprint = window.end(0);
+  return {
+    windowS: footprint.windowS,
+    coresBusy: Object.fromEntries(
+      Object.entries(footprint.processes).map(([name, process]) => [name, round(process.cpuS / footprint.windowS, 3)]),
+    ),
+  };
+}
+
 export interface BacklogRun {
   fanOut: number;
   events: number;

@@ -21,6 +21,8 @@ export interface Profile {
     runs: Array<{ fanOut: number; events: number }>;
     /** Requests the transport floor sends per run. */
     transportRequests: number;
+    /** Seconds `hookrelay start` is watched with nothing to do, before the first run. */
+    standbyS: number;
     /** Longest a run may wait for its receipts before it is cut off (reported incomplete). */
     timeoutS: number;
   };
@@ -39,6 +41,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
         { fanOut: 100, events: 40 },
       ],
       transportRequests: 20_000,
+      standbyS: 5,
       timeoutS: 90,
     },
     isolation: { fanOut: 10, events: 400, timeoutS: 90 },
@@ -54,6 +57,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
         { fanOut: 100, events: 3 },
       ],
       transportRequests: 200,
+      standbyS: 1,
       timeoutS: 60,
     },
     isolation: { fanOut: 10, events: 4, timeoutS: 60 },

@@ -450,6 +450,18 @@ function renderDetails(report: BenchReport): string {
       ]),
     ),
   );
+  const standby = report.scenarios.throughput?.standby;
+  if (standby) {
+    const busy = Object.entries(standby.coresBusy)
+      .map(([name, cores]) => `${name} ${n(cores * 100, 0)} %`)
+      .join(', ');
+    out.push(
+      '',
+      `\`hookrelay start\` standing by with nothing to do (${n(standby.windowS)} s before the first throughput run), ` +
+        `share of one core: ${busy}. With the MongoDB stand-in this includes its change stream, which the stand-in ` +
+        'answers at once instead of waiting for new entries (a real mongod waits), so the dispatcher polls continuously.',
+    );
+  }
   out.push(
     '',
     'Node processes by thread, CPU seconds over the run. `main` runs the JavaScript event loop (activities, dispatcher, ' +

@@ -58,36 +58,45 @@ export async function runLatencyScenario(ctx: BenchContext): Promise<LatencyResu
     );
   }
 
-  // Floor and hookrelay take turns at each rate (the idle one only long-polls), so each
-  // pair sees the same machine and server state.
-  const rates: LatencyAtRate[] = [];
+  // The floor runs first, alone: a hookrelay process standing by keeps a change stream
+  // open, which the MongoDB stand-in serves by busy polling.
+  const seconds = settings.warmupS + settings.durationS;
+  const floor: Array<LatencyAtRate['floor']> = [];
   const floorScope = await openFloorScope(ctx, 'latency');
   try {
-    const scope = await openHookrelayScope(ctx, 'latency', ['start']);
-    try {
-      await seedSubscribers(ctx, scope.db, { organizationId: ORGANIZATION, healthy: 1 });
-      for (const [i, ratePerS] of settings.ratesPerS.entries()) {
-        const seconds = settings.warmupS + settings.durationS;
-        ctx.log(`latency: Temporal floor at ${ratePerS} workflows/s for ${seconds} s`);
-        const floor = await floorAtRate(ctx, floorScope, ratePerS);
-        ctx.log(`  floor start-to-activity p50 ${floor.latencyMs.p50} ms`);
-        ctx.log(`latency: hookrelay at ${ratePerS} events/s for ${seconds} s`);
-        const pipeline = await pipelineAtRate(ctx, scope, ratePerS);
-        ctx.log(`  hookrelay insert-to-receipt p50 ${pipeline.latencyMs.p50} ms`);
-        rates.push({
-          ratePerS,
-          pipeline,
-          floor,
-          transport: { sent: transport[i]!.sent, latencyMs: transport[i]!.latencyMs },
-        });
-      }
-    } finally {
-      await scope.close();
+    for (const ratePerS of settings.ratesPerS) {
+      ctx.log(`latency: Temporal floor at ${ratePerS} workflows/s for ${seconds} s`);
+      floor.push(await floorAtRate(ctx, floorScope, ratePerS));
+      ctx.log(`  floor start-to-activity p50 ${floor[floor.length - 1]!.latencyMs.p50} ms`);
     }
   } finally {
     await floorScope.close();
   }
-  return { fanOut: 1, warmupS: settings.warmupS, durationS: settings.durationS, rates };
+
+  const pipeline: Array<LatencyAtRate['pipeline']> = [];
+  const scope = await openHookrelayScope(ctx, 'latency', ['start']);
+  try {
+    await seedSubscribers(ctx, scope.db, { organizationId: ORGANIZATION, healthy: 1 });
+    for (const ratePerS of settings.ratesPerS) {
+      ctx.log(`latency: hookrelay at ${ratePerS} events/s for ${seconds} s`);
+      pipeline.push(await pipelineAtRate(ctx, scope, ratePerS));
+      ctx.log(`  hookrelay insert-to-receipt p50 ${pipeline[pipeline.length - 1]!.latencyMs.p50} ms`);
+    }
+  } finally {
+    await scope.close();
+  }
+
+  return {
+    fanOut: 1,
+    warmupS: settings.warmupS,
+    durationS: settings.durationS,
+    rates: settings.ratesPerS.map((ratePerS, i) => ({
+      ratePerS,
+      pipeline: pipeline[i]!,
+      floor: floor[i]!,
+      transport: { sent: transport[i]!.sent, latencyMs: transport[i]!.latencyMs },
+    })),
+  };
 }
 
 /** Starts floor workflows at `ratePerS` (open loop) and times each until its activity runs. */

@@ -4,7 +4,7 @@
 // floor's requests per second at the pipeline's HTTP concurrency.
 import type { BenchContext } from '../lib/context';
 import { openFloorScope, runFloorBacklog, type FloorBacklogRun } from '../lib/floor-runner';
-import { openHookrelayScope, runBacklog, seedSubscribers, type BacklogRun } from '../lib/pipeline';
+import { measureStandby, openHookrelayScope, runBacklog, seedSubscribers, type BacklogRun, type StandbyCost } from '../lib/pipeline';
 import { ratio } from '../lib/stats';
 import { transportThroughput, type TransportThroughput } from '../lib/transport-floor';
 
@@ -19,6 +19,8 @@ export interface ThroughputAtFanOut {
 
 export interface ThroughputResult {
   runs: ThroughputAtFanOut[];
+  /** What `hookrelay start` costs with nothing to do, before the first run. */
+  standby: StandbyCost;
   /** One receiver origin, at most 16 requests in flight: the pipeline's HTTP shape. */
   transport: TransportThroughput;
 }
@@ -28,47 +30,54 @@ export async function runThroughputScenario(ctx: BenchContext): Promise<Throughp
   ctx.log(`throughput: transport floor, ${settings.transportRequests} POSTs`);
   const transport = await transportThroughput(ctx, { requests: settings.transportRequests });
 
-  // Floor and hookrelay run back to back at each fan-out (both processes stay up, the
-  // idle one only long-polls), so each pair sees the same machine and server state.
+  // The floor runs first, alone: a hookrelay process standing by keeps a change stream
+  // open, which the MongoDB stand-in serves by busy polling (see standbyCost).
+  const floorRuns: FloorBacklogRun[] = [];
   const floorScope = await openFloorScope(ctx, 'throughput');
-  const runs: ThroughputAtFanOut[] = [];
   try {
-    const scope = await openHookrelayScope(ctx, 'throughput', ['start']);
-    try {
-      for (const { fanOut, events } of settings.runs) {
-        ctx.log(`throughput: Temporal floor, ${events} workflows × ${fanOut} activities`);
-        const floor = await runFloorBacklog(ctx, floorScope, {
-          fanOut,
-          workflows: events,
-          timeoutS: settings.timeoutS,
-          runId: `throughput-${fanOut}-${ctx.runTag}`,
-        });
-        ctx.log(`  floor fan-out ${fanOut}: ${floor.activities.steadyPerS} activities/s${floor.complete ? '' : ' (incomplete)'}`);
-
-        const organizationId = `org_bench_fanout_${fanOut}`;
-        await seedSubscribers(ctx, scope.db, { organizationId, healthy: fanOut });
-        ctx.log(`throughput: hookrelay, ${events} events × ${fanOut} subscribers`);
-        const pipeline = await runBacklog(ctx, scope, {
-          organizationId,
-          events,
-          fanOut,
-          timeoutS: settings.timeoutS,
-          waitForWorkflows: true,
-        });
-        ctx.log(`  hookrelay fan-out ${fanOut}: ${pipeline.deliveries.steadyPerS} deliveries/s${pipeline.complete ? '' : ' (incomplete)'}`);
-        runs.push({
-          fanOut,
-          events,
-          pipeline,
-          floor,
-          ratioToFloor: ratio(pipeline.deliveries.steadyPerS, floor.activities.steadyPerS),
-        });
-      }
-    } finally {
-      await scope.close();
+    for (const { fanOut, events } of settings.runs) {
+      ctx.log(`throughput: Temporal floor, ${events} workflows × ${fanOut} activities`);
+      const run = await runFloorBacklog(ctx, floorScope, {
+        fanOut,
+        workflows: events,
+        timeoutS: settings.timeoutS,
+        runId: `throughput-${fanOut}-${ctx.runTag}`,
+      });
+      ctx.log(`  floor fan-out ${fanOut}: ${run.activities.steadyPerS} activities/s${run.complete ? '' : ' (incomplete)'}`);
+      floorRuns.push(run);
     }
   } finally {
     await floorScope.close();
   }
-  return { transport, runs };
+
+  const runs: ThroughputAtFanOut[] = [];
+  const scope = await openHookrelayScope(ctx, 'throughput', ['start']);
+  let standby: StandbyCost;
+  try {
+    standby = await measureStandby(ctx, scope, settings.standbyS);
+    for (const [i, { fanOut, events }] of settings.runs.entries()) {
+      const organizationId = `org_bench_fanout_${fanOut}`;
+      await seedSubscribers(ctx, scope.db, { organizationId, healthy: fanOut });
+      ctx.log(`throughput: hookrelay, ${events} events × ${fanOut} subscribers`);
+      const pipeline = await runBacklog(ctx, scope, {
+        organizationId,
+        events,
+        fanOut,
+        timeoutS: settings.timeoutS,
+        waitForWorkflows: true,
+      });
+      ctx.log(`  hookrelay fan-out ${fanOut}: ${pipeline.deliveries.steadyPerS} deliveries/s${pipeline.complete ? '' : ' (incomplete)'}`);
+      const floor = floorRuns[i]!;
+      runs.push({
+        fanOut,
+        events,
+        pipeline,
+        floor,
+        ratioToFloor: ratio(pipeline.deliveries.steadyPerS, floor.activities.steadyPerS),
+      });
+    }
+  } finally {
+    await scope.close();
+  }
+  return { transport, standby, runs };
 }
