@@ -1,10 +1,12 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { DeliverEventInput } from '../domain/delivery-plan';
 import { EVENT_TYPE, NAMESPACE, ORGANIZATION } from '../domain/search-attributes';
 import type { EventDocument } from '../store/event-store';
 
-export type StartResult = 'started' | 'already_started';
+import { startOnce, type StartResult } from './start-once';
+
+export type { StartResult };
 
 type EventIdentity = Pick<EventDocument, '_id' | 'event_type' | 'organization_id' | 'namespace_id'>;
 
@@ -29,18 +31,11 @@ export async function startEventWorkflow(
   options: { eager?: boolean } = {},
 ): Promise<StartResult> {
   const input: DeliverEventInput = { eventId: event._id };
-  try {
-    await client.workflow.start('deliverEvent', {
-      workflowId: event._id,
-      taskQueue,
-      args: [input],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      requestEagerStart: options.eager,
-      typedSearchAttributes: eventSearchAttributes(event),
-    });
-    return 'started';
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return 'already_started';
-    throw error;
-  }
+  return startOnce(client, 'deliverEvent', {
+    workflowId: event._id,
+    taskQueue,
+    args: [input],
+    requestEagerStart: options.eager,
+    typedSearchAttributes: eventSearchAttributes(event),
+  });
 }

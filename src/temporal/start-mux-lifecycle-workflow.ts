@@ -1,8 +1,7 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { MuxLifecycleInput } from '../../activities/mux-lifecycle';
 import { EVENT_TYPE, ORGANIZATION } from '../domain/search-attributes';
-import type { StartResult } from './start-event-workflow';
+import { startOnce, type StartResult } from './start-once';
 
 /**
  * Starts the lifecycle workflow of one inbound Mux event; workflow id = the inbound
@@ -16,20 +15,13 @@ export async function startMuxLifecycleWorkflow(
   inbound: { inboundEventId: string; connectionId: string; organizationId: string; eventType: string },
 ): Promise<StartResult> {
   const input: MuxLifecycleInput = { connectionId: inbound.connectionId, inboundEventId: inbound.inboundEventId };
-  try {
-    await client.workflow.start('muxAssetLifecycle', {
-      workflowId: inbound.inboundEventId,
-      taskQueue,
-      args: [input],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      typedSearchAttributes: [
-        { key: EVENT_TYPE, value: inbound.eventType },
-        { key: ORGANIZATION, value: inbound.organizationId },
-      ],
-    });
-    return 'started';
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return 'already_started';
-    throw error;
-  }
+  return startOnce(client, 'muxAssetLifecycle', {
+    workflowId: inbound.inboundEventId,
+    taskQueue,
+    args: [input],
+    typedSearchAttributes: [
+      { key: EVENT_TYPE, value: inbound.eventType },
+      { key: ORGANIZATION, value: inbound.organizationId },
+    ],
+  });
 }
