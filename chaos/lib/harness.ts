@@ -103,11 +103,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (mongo.kind.startsWith('external')) cleanups.unshift(() => db.dropDatabase());
     await ensureIndexes(db);
     const serverNotes: string[] = [];
-    if (mongo.kind.startsWith('mongo-java-server')) {
-      const trimmer = startOplogTrimmer(mongoClient);
-      cleanups.unshift(() => trimmer.stop());
-      serverNotes.push(`stand-in oplog capped to the last ${OPLOG_WINDOW_MS / 1000} s by the harness, as a replica set's oplog is capped`);
-    }
 
     // ── subscribers and receivers ────────────────────────────────────────────────
     const encryptionKey = generateEncryptionKey();
@@ -290,35 +285,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (passed && !options.keepScratch) rmSync(scratch, { recursive: true, force: true });
     else log(`logs and data kept in ${scratch}`);
   }
-}
-
-/** Oplog entries older than this are removed from the stand-in (see startOplogTrimmer). */
-const OPLOG_WINDOW_MS = 60_000;
-
-/**
- * The stand-in keeps every oplog entry forever and answers each change-stream getMore by
- * scanning the whole oplog under its lock, without waiting for new entries as MongoDB's
- * awaitData does: the dispatcher's stream polls it thousands of times a second, so every
- * write slows as the oplog grows (quadratic over a long run). A replica set's oplog is
- * capped; this keeps the stand-in's to a recent window, which is all a running change
- * stream needs (a dispatcher away for longer resumes past the gap and its sweep starts
- * what it missed, as after ChangeStreamHistoryLost).
- */
-function startOplogTrimmer(client: MongoClient): { stop(): Promise<void> } {
-  const oplog = client.db('local').collection('oplog.rs');
-  let stopped = false;
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    if (stopped) return;
-    running = oplog.deleteMany({ wall: { $lt: new Date(Date.now() - OPLOG_WINDOW_MS) } }).catch(() => undefined);
-  }, 10_000);
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
 }
 
 /** Role kills keep this far from a server restart, so the roles show they reconnect by themselves. */

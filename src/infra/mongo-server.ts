@@ -24,6 +24,8 @@ export interface StartMongoOptions {
   port?: number;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** Stand-in only: oplog entries kept (a replica set caps its oplog by size). Default 20,000. */
+  oplogMaxEntries?: number;
 }
 
 /** Bump when the pom's library version changes; the stamp also hashes the sources. */
@@ -67,8 +69,9 @@ export function provisionMongoStandin(tools: string = toolsDir()): Promise<strin
 
 async function buildStandin(srcDir: string, dir: string, env: NodeJS.ProcessEnv): Promise<string> {
   const pom = path.join(srcDir, 'pom.xml');
-  const source = path.join(srcDir, 'MongoStandin.java');
-  const hash = createHash('sha256').update(fs.readFileSync(pom)).update(fs.readFileSync(source));
+  const sources = fs.readdirSync(srcDir).filter((f) => f.endsWith('.java')).sort().map((f) => path.join(srcDir, f));
+  const hash = createHash('sha256').update(fs.readFileSync(pom));
+  for (const source of sources) hash.update(path.basename(source)).update(fs.readFileSync(source));
   const stamp = `${MONGO_STANDIN_VERSION} ${hash.digest('hex').slice(0, 16)}\n`;
   const stampFile = (d: string) => path.join(d, 'stamp');
   if (readIfExists(stampFile(dir)) === stamp) return dir;
@@ -79,8 +82,8 @@ async function buildStandin(srcDir: string, dir: string, env: NodeJS.ProcessEnv)
   try {
     await runStep('Maven (mvn) fetching the mongo-java-server jars', 'mvn',
       ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${path.join(tmp, 'lib')}`], env);
-    await runStep('javac compiling MongoStandin.java', javaTool('javac', env),
-      ['-d', path.join(tmp, 'classes'), '-cp', path.join(tmp, 'lib', '*'), source], env);
+    await runStep('javac compiling the stand-in launcher', javaTool('javac', env),
+      ['-d', path.join(tmp, 'classes'), '-cp', path.join(tmp, 'lib', '*'), ...sources], env);
     fs.writeFileSync(stampFile(tmp), stamp);
     if (readIfExists(stampFile(dir)) !== stamp) {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -108,6 +111,7 @@ export async function startMongoStandin(opts: StartMongoOptions): Promise<MongoS
     '-cp', cp, 'MongoStandin',
     '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--backend', opts.backend,
   ];
+  if (opts.oplogMaxEntries !== undefined) args.push('--oplog-max-entries', String(opts.oplogMaxEntries));
   if (opts.backend === 'h2') {
     try {
       fs.mkdirSync(opts.dataDir!, { recursive: true });

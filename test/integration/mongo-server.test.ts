@@ -87,6 +87,68 @@ describe('mongo stand-in, memory backend', () => {
   });
 });
 
+describe('mongo stand-in, change-stream waits and oplog cap', () => {
+  let server: MongoServerHandle;
+  let client: MongoClient;
+  let getMores = 0;
+
+  beforeAll(async () => {
+    server = await startMongoStandin({ backend: 'memory', oplogMaxEntries: 100 });
+    client = new MongoClient(server.url, { serverSelectionTimeoutMS: 5_000, monitorCommands: true });
+    client.on('commandStarted', (event) => {
+      if (event.commandName === 'getMore') getMores++;
+    });
+    await client.connect();
+  }, START_TIMEOUT);
+
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+
+  it('parks an empty getMore until a write arrives instead of answering at once', async () => {
+    const c = client.db('standin_wait').collection<Doc>('events');
+    // A wait far longer than the test's timeout: only a wake-up on the insert can end it in time.
+    const stream = c.watch<Doc, ChangeStreamInsertDocument<Doc>>([], { maxAwaitTimeMS: 60_000 });
+    try {
+      const before = getMores;
+      const next = stream.next(); // opens the cursor, then waits in getMore
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Answered at once, an idle stream polls thousands of times a second.
+      expect(getMores - before).toBeLessThanOrEqual(2);
+      await client.db('standin_wait').collection('unrelated').insertOne({ key: 'elsewhere' });
+      await c.insertOne({ key: 'wakes' });
+      expect((await next).fullDocument).toMatchObject({ key: 'wakes' });
+    } finally {
+      await stream.close();
+    }
+  }, 15_000);
+
+  it('caps the oplog and streams every entry written while it is trimmed', async () => {
+    const c = client.db('standin_cap').collection<Doc>('events');
+    const stream = c.watch<Doc, ChangeStreamInsertDocument<Doc>>([], { maxAwaitTimeMS: 200 });
+    try {
+      await stream.tryNext();
+      for (let i = 0; i < 300; i += 50) {
+        await c.insertMany(Array.from({ length: 50 }, (_, k) => ({ key: `k${i + k}` })));
+      }
+      const seen: string[] = [];
+      while (seen.length < 300) seen.push((await stream.next()).fullDocument.key);
+      expect(seen).toEqual(Array.from({ length: 300 }, (_, k) => `k${k}`));
+      const oplog = client.db('local').collection('oplog.rs');
+      const deadline = Date.now() + 5_000;
+      let entries = await oplog.countDocuments();
+      while (entries > 100 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        entries = await oplog.countDocuments();
+      }
+      expect(entries).toBeLessThanOrEqual(100);
+    } finally {
+      await stream.close();
+    }
+  }, 15_000);
+});
+
 describe('mongo stand-in, h2 backend', () => {
   let dataDir: string;
 

@@ -1,5 +1,4 @@
 import de.bwaldvogel.mongo.MongoBackend;
-import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
@@ -14,7 +13,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * Launches mongo-java-server as a MongoDB stand-in for tests and local development.
  *
- * Usage: MongoStandin [--host 127.0.0.1] [--port 0] [--backend memory|h2] [--file PATH] [--ignore-stdin]
+ * Usage: MongoStandin [--host 127.0.0.1] [--port 0] [--backend memory|h2] [--file PATH]
+ *                     [--oplog-max-entries 20000] [--ignore-stdin]
  *
  * Prints exactly one line "READY <port>" on stdout once listening (logs go to stderr).
  * Stops gracefully (flushing the H2 store) on SIGTERM/SIGINT and when stdin reaches EOF,
@@ -44,6 +44,7 @@ public final class MongoStandin {
         int port = 0;
         String backendName = "memory";
         String file = null;
+        int oplogMaxEntries = 20_000;
         boolean watchStdin = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -51,6 +52,7 @@ public final class MongoStandin {
                 case "--port" -> port = Integer.parseInt(value(args, ++i));
                 case "--backend" -> backendName = value(args, ++i);
                 case "--file" -> file = value(args, ++i);
+                case "--oplog-max-entries" -> oplogMaxEntries = Integer.parseInt(value(args, ++i));
                 case "--ignore-stdin" -> watchStdin = false; // for running it by hand in the background
                 default -> fail("unknown argument: " + args[i]);
             }
@@ -68,20 +70,23 @@ public final class MongoStandin {
         };
         backend.version(new StandinVersion());
 
-        MongoServer server = new MongoServer(backend);
-        server.enableOplog(); // change streams and resumeAfter read from the oplog
+        backend.enableOplog(); // change streams and resumeAfter read from the oplog
+        OplogCap oplogCap = new OplogCap(backend, oplogMaxEntries);
+        StandinServer server = new StandinServer(backend);
 
         AtomicBoolean stopped = new AtomicBoolean(false);
         Runnable stop = () -> {
             if (stopped.compareAndSet(false, true)) {
+                oplogCap.stop();
                 server.shutdown(); // also closes the backend, which flushes and closes the H2 store
             }
         };
         // The JVM runs shutdown hooks on SIGTERM, SIGINT and System.exit.
         Runtime.getRuntime().addShutdownHook(new Thread(stop, "standin-shutdown"));
 
-        server.bind(new InetSocketAddress(host, port));
-        System.out.println("READY " + server.getLocalAddress().getPort());
+        int boundPort = server.bind(new InetSocketAddress(host, port));
+        oplogCap.start();
+        System.out.println("READY " + boundPort);
         System.out.flush();
 
         if (watchStdin) {
