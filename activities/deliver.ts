@@ -6,7 +6,8 @@ import type { EndpointLimiter } from '../src/delivery/endpoint-limiter';
 import { DeliveryFailureType, finalStatusForFailure } from '../src/domain/delivery-outcome';
 import { openChannel, type Sealer } from '../src/store/channel-secrets';
 import { recordAttempt, type DeliveryKey, type DeliveryStatus } from '../src/store/delivery-store';
-import { findEvent } from '../src/store/event-store';
+import type { RecentEvents } from '../src/store/recent-events';
+import type { ResolvedWebhooks } from '../src/store/resolved-webhooks';
 import { disableWebhook, findWebhook } from '../src/store/webhook-store';
 import { nextRetryDelayMs } from './retry-schedule';
 
@@ -25,6 +26,8 @@ export interface DeliverDeps {
   box: Sealer;
   senders: ChannelSenders;
   now: () => Date;
+  events: RecentEvents;
+  resolved: ResolvedWebhooks;
   /** Bounds attempts in flight per (webhook, channel) in this process. */
   limiter?: EndpointLimiter;
   onAttempt?: (channel: string, outcome: ChannelAttemptResult['kind'], durationMs: number) => void;
@@ -42,7 +45,12 @@ export function createDeliverActivity(deps: DeliverDeps) {
     const info = Context.current().info;
     const attemptNumber = info.attempt + attemptOffset;
     const where = `webhook ${target.webhookId}, channel #${target.channelIndex} (${target.channel})`;
-    const [event, webhook] = await Promise.all([findEvent(deps.db, eventId), findWebhook(deps.db, target.webhookId)]);
+    // A first attempt uses the webhook as the event was just resolved to; retries read it fresh.
+    const resolvedWebhook = attemptNumber === 1 ? deps.resolved.get(eventId, target.webhookId) : undefined;
+    const [event, webhook] = await Promise.all([
+      deps.events.load(deps.db, eventId),
+      resolvedWebhook ?? findWebhook(deps.db, target.webhookId),
+    ]);
     if (!event) {
       throw ApplicationFailure.nonRetryable(`event ${eventId} not found`, DeliveryFailureType.InvalidConfiguration);
     }

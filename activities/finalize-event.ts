@@ -2,7 +2,9 @@ import type { Db } from 'mongodb';
 import { summarizeOutcome, type DeliveryTarget, type EventOutcome, type TargetOutcome } from '../src/domain/delivery-plan';
 import { findEventDeliveries, settleDelivery } from '../src/store/delivery-store';
 import type { EventDocument } from '../src/store/event-store';
-import { completeEvent, findEvent } from '../src/store/event-store';
+import { completeEvent } from '../src/store/event-store';
+import type { RecentEvents } from '../src/store/recent-events';
+import type { ResolvedWebhooks } from '../src/store/resolved-webhooks';
 
 export interface FinalizeEventInput {
   eventId: string;
@@ -20,11 +22,18 @@ export interface FinalizeEventInput {
  * Records the event's final status. Deliveries whose retries ran out without the
  * activity seeing its last attempt fail (schedule-to-close timeout) are settled here.
  */
-export function createFinalizeEventActivity(deps: { db: Db; now: () => Date }) {
+export function createFinalizeEventActivity(deps: { db: Db; now: () => Date; events: RecentEvents; resolved: ResolvedWebhooks }) {
   return async function finalizeEvent(input: FinalizeEventInput): Promise<void> {
-    const event = await findEvent(deps.db, input.eventId);
-    if (!event) return;
     const now = deps.now();
+    deps.resolved.forget(input.eventId);
+    if (input.unsettled.length === 0 && !input.partialRun) {
+      // The common case needs nothing from the event document: one write.
+      await completeEvent(deps.db, input.eventId, input.outcome, now);
+      deps.events.forget(input.eventId);
+      return;
+    }
+    const event = await deps.events.load(deps.db, input.eventId);
+    if (!event) return;
     await Promise.all(
       input.unsettled.map(({ target, outcome }) =>
         settleDelivery(
@@ -45,6 +54,7 @@ export function createFinalizeEventActivity(deps: { db: Db; now: () => Date }) {
     );
     const outcome = input.partialRun ? await outcomeOfAllDeliveries(deps.db, event) : input.outcome;
     await completeEvent(deps.db, input.eventId, outcome, now);
+    deps.events.forget(input.eventId);
   };
 }
 

@@ -2,6 +2,8 @@ import type { Db } from 'mongodb';
 import type { ChannelAttemptResult, ChannelSenders } from '../src/delivery/channel-sender';
 import type { EndpointLimiter } from '../src/delivery/endpoint-limiter';
 import type { Sealer } from '../src/store/channel-secrets';
+import { RecentEvents } from '../src/store/recent-events';
+import { ResolvedWebhooks } from '../src/store/resolved-webhooks';
 import { createDeliverActivity } from './deliver';
 import { createFinalizeEventActivity } from './finalize-event';
 import { createMuxLifecycleActivities } from './mux-lifecycle';
@@ -14,6 +16,8 @@ export interface ActivityDependencies {
   senders: ChannelSenders;
   /** Bounds attempts in flight per endpoint (HOOKRELAY_ENDPOINT_CONCURRENCY). */
   limiter?: EndpointLimiter;
+  /** Shared with the dispatcher when both run in one process: it fills it as it starts events. */
+  events?: RecentEvents;
   now?: () => Date;
   onAttempt?: (channel: string, outcome: ChannelAttemptResult['kind'], durationMs: number) => void;
 }
@@ -21,10 +25,21 @@ export interface ActivityDependencies {
 /** Builds every activity from injected dependencies, so tests pass real servers in. */
 export function createActivities(deps: ActivityDependencies) {
   const now = deps.now ?? (() => new Date());
+  const events = deps.events ?? new RecentEvents();
+  const resolved = new ResolvedWebhooks();
   return {
-    resolveTargets: createResolveTargetsActivity({ db: deps.db }),
-    deliver: createDeliverActivity({ db: deps.db, box: deps.box, senders: deps.senders, now, limiter: deps.limiter, onAttempt: deps.onAttempt }),
-    finalizeEvent: createFinalizeEventActivity({ db: deps.db, now }),
+    resolveTargets: createResolveTargetsActivity({ db: deps.db, events, resolved }),
+    deliver: createDeliverActivity({
+      db: deps.db,
+      box: deps.box,
+      senders: deps.senders,
+      now,
+      events,
+      resolved,
+      limiter: deps.limiter,
+      onAttempt: deps.onAttempt,
+    }),
+    finalizeEvent: createFinalizeEventActivity({ db: deps.db, now, events, resolved }),
     ...createMuxLifecycleActivities({ db: deps.db, now }),
   };
 }

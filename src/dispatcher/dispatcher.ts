@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { ChangeStream, ChangeStreamInsertDocument, Db, ResumeToken } from 'mongodb';
 import type { Logger } from '../observability/logger';
+import type { RecentEvents } from '../store/recent-events';
 import {
   eventsCollection,
   findStalePendingEvents,
@@ -34,6 +35,8 @@ export interface DispatcherOptions {
   stateId?: string;
   /** Observes dispatcher lag: insert (created_at) to workflow start. */
   onStarted?: (event: EventDocument, lagMs: number) => void;
+  /** A worker in the same process reads events from here instead of MongoDB. */
+  recentEvents?: RecentEvents;
 }
 
 // Server answers that mean "no change streams here" (standalone mongod, some compatibles).
@@ -46,7 +49,8 @@ const RESUME_TOKEN_LOST = new Set([286, 280, 260]);
  * stream resumed from a stored token, plus a sweep for anything the stream missed.
  */
 export class Dispatcher {
-  private readonly options: Required<Omit<DispatcherOptions, 'onStarted'>> & Pick<DispatcherOptions, 'onStarted'>;
+  private readonly options: Required<Omit<DispatcherOptions, 'onStarted' | 'recentEvents'>> &
+    Pick<DispatcherOptions, 'onStarted' | 'recentEvents'>;
   private readonly state;
   private stream: ChangeStream<EventDocument, ChangeStreamInsertDocument<EventDocument>> | undefined;
   private stopped = true;
@@ -196,6 +200,7 @@ export class Dispatcher {
     const worker = async () => {
       while (next < events.length) {
         const event = events[next++]!;
+        this.options.recentEvents?.remember(event);
         if (await this.startWithRetry(event)) started.push(event._id);
       }
     };

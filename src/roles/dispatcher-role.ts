@@ -19,6 +19,8 @@ export async function startDispatcherRole(services: Services, metrics?: Metrics,
     taskQueue: services.config.TEMPORAL_TASK_QUEUE,
     logger: services.logger.child({ role: 'dispatcher' }),
     onStarted: metrics ? (_event, lagMs) => metrics.observeDispatchLag(lagMs) : undefined,
+    // The worker beside it then reads each event from memory instead of MongoDB.
+    recentEvents: workerConnection ? services.recentEvents : undefined,
   });
   await dispatcher.start();
   services.logger.info({ eagerStart: workerConnection !== undefined }, 'dispatcher running');

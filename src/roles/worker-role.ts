@@ -34,6 +34,7 @@ export async function startWorkerRole(services: Services, metrics?: Metrics): Pr
       box: services.box,
       senders,
       limiter: createEndpointLimiter(config.HOOKRELAY_ENDPOINT_CONCURRENCY),
+      events: services.recentEvents,
       onAttempt: metrics?.observeAttempt,
     }),
   });

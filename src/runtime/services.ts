@@ -3,6 +3,7 @@ import type { Config } from '../config/env';
 import type { Logger } from '../observability/logger';
 import { createSecretBox, type SecretBox } from '../security/secret-box';
 import { connectMongo, type MongoHandle } from '../store/database';
+import { RecentEvents } from '../store/recent-events';
 import { StartupError } from './startup-error';
 import { verifyEncryptionKey } from './verify-encryption-key';
 
@@ -13,6 +14,8 @@ export interface Services {
   mongo: MongoHandle;
   box: SecretBox;
   temporal: Client;
+  /** Events read or dispatched lately in this process (the dispatcher fills it for a worker beside it). */
+  recentEvents: RecentEvents;
   close(): Promise<void>;
 }
 
@@ -37,6 +40,7 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
       mongo,
       box,
       temporal,
+      recentEvents: new RecentEvents(),
       async close() {
         await connection.close().catch(() => undefined);
         await mongo.close();

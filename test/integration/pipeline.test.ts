@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Dispatcher } from '../../src/dispatcher/dispatcher';
 import { deliveriesCollection } from '../../src/store/delivery-store';
 import { eventsCollection } from '../../src/store/event-store';
-import { findWebhook } from '../../src/store/webhook-store';
+import { findWebhook, webhooksCollection } from '../../src/store/webhook-store';
 import { createTestContext, type TestContext } from '../support/context';
 import { historyText } from '../support/history-text';
 import { createWebhook, emitTestEvent, eventually, startDispatcher } from '../support/fixtures';
@@ -111,6 +111,24 @@ describe('outbound pipeline: outbox → change stream → workflow → signed de
     expect(delivery!.status).toBe('failed');
     expect(delivery!.attempts).toHaveLength(1);
     expect(delivery!.attempts[0]).toMatchObject({ status_code: 410, error: 'http_410' });
+  });
+
+  it('stops retrying a webhook paused after its first attempt failed', async () => {
+    const r = await receiver([500], 200);
+    const { webhook } = await createWebhook(ctx, {
+      url: r.url,
+      organizationId: org,
+      retryPolicy: { initial_interval: '3s', backoff_coefficient: 1, maximum_interval: '3s', maximum_attempts: 5, expiration: '5m' },
+    });
+    const eventId = await emitTestEvent(ctx, { organizationId: org });
+    await r.waitFor(1);
+    // The retry must read the webhook again, not reuse what the event was resolved to.
+    await webhooksCollection(ctx.db).updateOne({ _id: webhook._id }, { $set: { is_active: false } });
+    await eventStatus(eventId, ['failed']);
+    const delivery = await deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: webhook._id });
+    expect(delivery!.status).toBe('canceled');
+    expect(delivery!.attempts.map((a) => a.error)).toEqual(['http_500', 'webhook_inactive']);
+    expect(r.requests).toHaveLength(1);
   });
 
   it('waits at least as long as Retry-After says before the next attempt', async () => {
