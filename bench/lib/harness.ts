@@ -17,6 +17,7 @@ import { createSecretBox, generateEncryptionKey } from '../../src/security/secre
 import { runFootprintScenario } from '../scenarios/footprint';
 import { runIsolationScenario } from '../scenarios/isolation';
 import { runLatencyScenario } from '../scenarios/latency';
+import { runOverloadScenario } from '../scenarios/overload';
 import { runThroughputScenario } from '../scenarios/throughput';
 import type { BenchContext } from './context';
 import { bundleFloorWorkflows } from './floor-runner';
@@ -63,8 +64,10 @@ const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<unknown>> = {
   latency: runLatencyScenario,
   throughput: runThroughputScenario,
   footprint: runFootprintScenario,
-  // Last: its dead endpoint's workflows keep retrying until their process stops.
+  // Late: its dead endpoint's workflows keep retrying until their process stops.
   isolation: runIsolationScenario,
+  // Last: it ends with its slow backlog undelivered, whose workflows stay open.
+  overload: runOverloadScenario,
 };
 
 /**

@@ -11,6 +11,8 @@ export interface HookrelayEnv {
   temporalAddress: string;
   taskQueue: string;
   encryptionKey: string;
+  /** Further variables for this process only, e.g. HOOKRELAY_ENDPOINT_CONCURRENCY. */
+  env?: Record<string, string>;
 }
 
 /** What bench/lib/probe.cjs reports from inside a hookrelay process. */
@@ -61,6 +63,7 @@ export async function launchHookrelay(role: HookrelayRole, config: HookrelayEnv)
         HOST: '127.0.0.1',
         PORT: String(port),
         LOG_LEVEL: 'warn',
+        ...config.env,
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     },

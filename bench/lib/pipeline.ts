@@ -58,18 +58,31 @@ export async function seedSubscribers(
     })),
   ];
   for (const [index, { url, timeout, retry }] of channels.entries()) {
-    const { webhook } = buildWebhookDocument(
-      {
-        webhook_name: `bench-${index}`,
-        event_types: [BENCH_EVENT_TYPE],
-        channels: [{ channel: 'webhook', configs: timeout ? { url, timeout } : { url } }],
-        retry_policy: retry,
-      },
-      options.organizationId,
-      ctx.box,
-    );
-    await insertWebhook(db, webhook);
+    await insertBenchWebhook(ctx, db, { organizationId: options.organizationId, name: `bench-${index}`, url, timeout, retry });
   }
+}
+
+/**
+ * Stores one webhook of the organization, subscribed to BENCH_EVENT_TYPE, with one
+ * `webhook` channel to `url`; without `timeout` and `retry`, the channel's defaults (10 s).
+ */
+export async function insertBenchWebhook(
+  ctx: BenchContext,
+  db: Db,
+  options: { organizationId: string; name: string; url: string; timeout?: number; retry?: StoredRetryPolicy | null },
+): Promise<void> {
+  const { url, timeout } = options;
+  const { webhook } = buildWebhookDocument(
+    {
+      webhook_name: options.name,
+      event_types: [BENCH_EVENT_TYPE],
+      channels: [{ channel: 'webhook', configs: timeout ? { url, timeout } : { url } }],
+      retry_policy: options.retry ?? null,
+    },
+    options.organizationId,
+    ctx.box,
+  );
+  await insertWebhook(db, webhook);
 }
 
 /** hookrelay processes on a fresh database and task queue, measured by the sampler. */
@@ -84,9 +97,15 @@ export interface HookrelayScope {
 /**
  * Starts `node bin/hookrelay.js <role>` for each role on a fresh database and task queue
  * and waits until they serve: a canary event (organization without subscribers) must
- * reach its final status, which needs both the dispatcher and the worker.
+ * reach its final status, which needs both the dispatcher and the worker. `env` adds
+ * variables to every role's environment.
  */
-export async function openHookrelayScope(ctx: BenchContext, scenario: string, roles: HookrelayRole[]): Promise<HookrelayScope> {
+export async function openHookrelayScope(
+  ctx: BenchContext,
+  scenario: string,
+  roles: HookrelayRole[],
+  env?: Record<string, string>,
+): Promise<HookrelayScope> {
   const database = `bench_${scenario}_${ctx.runTag}`;
   const taskQueue = `bench-${scenario}-${ctx.runTag}`;
   const db = ctx.mongo.db(database);
@@ -112,6 +131,7 @@ export async function openHookrelayScope(ctx: BenchContext, scenario: string, ro
         temporalAddress: ctx.temporalAddress,
         taskQueue,
         encryptionKey: ctx.encryptionKey,
+        env,
       });
       processes.push(child);
       ctx.sampler.track(trackName(role), child.pid, { threads: true });

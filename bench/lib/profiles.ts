@@ -28,6 +28,24 @@ export interface Profile {
   };
   isolation: { fanOut: number; events: number; timeoutS: number };
   footprint: { fanOut: number; events: number; timeoutS: number };
+  overload: {
+    /** The healthy endpoint's open-loop rate, events per second, alone and under overload. */
+    healthyRatePerS: number;
+    /** Unmeasured arrivals before the unloaded window. */
+    warmupS: number;
+    /** Measured arrivals with the healthy endpoint alone. */
+    unloadedS: number;
+    /** Measured arrivals from the slow burst on (the slow backlog is not drained). */
+    overloadS: number;
+    /** Events for the slow endpoint, inserted as one burst when the overload window opens. */
+    slowEvents: number;
+    /** How long the slow receiver holds each request before answering 200. */
+    slowHoldS: number;
+    /** HOOKRELAY_ENDPOINT_CONCURRENCY of the hookrelay process. */
+    endpointConcurrency: number;
+    /** Longest wait for the healthy endpoint's last receipts after each window. */
+    drainS: number;
+  };
 }
 
 export const PROFILES: Record<Profile['name'], Profile> = {
@@ -46,6 +64,18 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     },
     isolation: { fanOut: 10, events: 400, timeoutS: 90 },
     footprint: { fanOut: 10, events: 400, timeoutS: 90 },
+    // About 80 s: the 1,000 × 9 s backlog would need 450 s at 20 in flight; only the
+    // healthy endpoint's window is waited for.
+    overload: {
+      healthyRatePerS: 10,
+      warmupS: 5,
+      unloadedS: 20,
+      overloadS: 40,
+      slowEvents: 1000,
+      slowHoldS: 9,
+      endpointConcurrency: 20,
+      drainS: 10,
+    },
   },
   smoke: {
     name: 'smoke',
@@ -62,5 +92,16 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     },
     isolation: { fanOut: 10, events: 4, timeoutS: 60 },
     footprint: { fanOut: 10, events: 4, timeoutS: 60 },
+    // A limit below the slow burst, so the bound is reached even in a few seconds.
+    overload: {
+      healthyRatePerS: 10,
+      warmupS: 0.5,
+      unloadedS: 2,
+      overloadS: 4,
+      slowEvents: 20,
+      slowHoldS: 2,
+      endpointConcurrency: 5,
+      drainS: 15,
+    },
   },
 };

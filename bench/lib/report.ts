@@ -1,14 +1,18 @@
 import type { FootprintResult } from '../scenarios/footprint';
 import type { IsolationResult } from '../scenarios/isolation';
 import type { LatencyResult } from '../scenarios/latency';
+import type { OverloadResult } from '../scenarios/overload';
 import type { ThroughputResult } from '../scenarios/throughput';
 import type { WindowFootprint } from './measure';
 import type { BacklogRun } from './pipeline';
 import type { HistoryShape } from './temporal-history';
 import { round } from './stats';
 
-/** In the order they run: isolation last, its dead endpoint's workflows keep retrying. */
-export const SCENARIOS = ['latency', 'throughput', 'footprint', 'isolation'] as const;
+/**
+ * In the order they run: isolation and overload last, they leave workflows behind (a
+ * dead endpoint's retries, a slow endpoint's undelivered backlog).
+ */
+export const SCENARIOS = ['latency', 'throughput', 'footprint', 'isolation', 'overload'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface MachineInfo {
@@ -62,6 +66,7 @@ export interface BenchReport {
     throughput?: ThroughputResult;
     isolation?: IsolationResult;
     footprint?: FootprintResult;
+    overload?: OverloadResult;
   };
   /** Scenarios that failed, with the error. */
   errors: Partial<Record<ScenarioName, string>>;
@@ -105,6 +110,16 @@ function problems(run: BacklogRun): string | undefined {
         : 'events still unfinished 30 s after the last delivery',
     run.duplicates > 0 ? `${run.duplicates} duplicate deliveries` : '',
     run.unsuccessfulWorkflows > 0 ? `${run.unsuccessfulWorkflows} workflows closed unsuccessfully` : '',
+  ].filter(Boolean);
+  return notes.length ? notes.join(', ') : undefined;
+}
+
+/** What makes the overload figures weaker than they look, if anything. */
+function overloadProblems(overload: OverloadResult): string | undefined {
+  const undelivered = overload.overloaded.sent - overload.overloaded.received;
+  const notes = [
+    undelivered > 0 ? `${undelivered} healthy events undelivered at the end, counted with their wait so far` : '',
+    overload.slow.received === 0 ? 'the slow endpoint received no request' : '',
   ].filter(Boolean);
   return notes.length ? notes.join(', ') : undefined;
 }
@@ -210,6 +225,35 @@ export function computeTargets(scenarios: BenchReport['scenarios']): TargetCheck
     });
   }
 
+  const overload = scenarios.overload;
+  if (overload) {
+    add({
+      note: overloadProblems(overload),
+      id: 'overload-p99',
+      target:
+        `healthy insert-to-receipt p99 at ${overload.healthyRatePerS} ev/s while another endpoint takes ` +
+        `${overload.slowHoldS} s per request for ${overload.slowEvents.toLocaleString('en-US')} events ≤ 2 × unloaded p99`,
+      measured: overload.overloaded.latencyMs.p99,
+      unit: 'ms',
+      baseline: overload.unloaded.latencyMs.p99,
+      baselineLabel: 'healthy p99 alone, same process',
+      check: { value: overload.p99Ratio, label: '× unloaded', comparison: '<=', limit: 2 },
+    });
+    add({
+      note:
+        overload.connectionsPerOrigin < overload.endpointConcurrency
+          ? `the transport's ${overload.connectionsPerOrigin} connections per origin bind first`
+          : undefined,
+      id: 'overload-endpoint-concurrency',
+      target: `slow endpoint's requests in flight ≤ HOOKRELAY_ENDPOINT_CONCURRENCY (${overload.endpointConcurrency})`,
+      measured: overload.slow.maxInFlight,
+      unit: 'requests',
+      baseline: overload.endpointConcurrency,
+      baselineLabel: 'HOOKRELAY_ENDPOINT_CONCURRENCY',
+      check: { value: overload.slow.maxInFlight, label: 'in flight', comparison: '<=', limit: overload.endpointConcurrency },
+    });
+  }
+
   const worker = scenarios.footprint?.worker;
   const start = (scenarios.throughput?.runs ?? []).map((run) => run.pipeline.footprint.processes.hookrelay?.rssPeakMB ?? Number.NaN);
   const workerRss = worker ? worker.rssPeakMB : start.length ? Math.max(...start) : undefined;
@@ -282,7 +326,7 @@ export function renderMarkdown(report: BenchReport): string {
 /** Targets and the main tables: what docs/performance.md's "Latest figures" holds. */
 export function renderFigures(report: BenchReport): string {
   const out: string[] = [];
-  const { latency, throughput, isolation, footprint } = report.scenarios;
+  const { latency, throughput, isolation, footprint, overload } = report.scenarios;
   if (report.targets.length > 0) {
     out.push('### Targets');
     out.push('');
@@ -360,6 +404,7 @@ export function renderFigures(report: BenchReport): string {
       ),
     );
   }
+  if (overload) out.push('', renderOverload(overload));
   const footprintRows: string[][] = [];
   for (const r of throughput?.runs ?? []) {
     footprintRows.push(footprintRow(`\`hookrelay start\`, fan-out ${r.fanOut}`, r.pipeline.footprint, 'hookrelay', r.pipeline.memory.hookrelay?.rssBeforeMB));
@@ -383,6 +428,53 @@ export function renderFigures(report: BenchReport): string {
     );
   }
   return out.join('\n');
+}
+
+/** The overload table: the healthy endpoint alone, then beside the slow endpoint's backlog. */
+function renderOverload(overload: OverloadResult): string {
+  const slow = overload.slow;
+  const limit =
+    `HOOKRELAY_ENDPOINT_CONCURRENCY ${overload.endpointConcurrency}` +
+    (overload.connectionsPerOrigin < overload.endpointConcurrency
+      ? `, ${overload.connectionsPerOrigin} connections per origin`
+      : '');
+  const received = (figures: OverloadResult['unloaded']) => `${figures.received} / ${figures.sent}`;
+  const rows: string[][] = [
+    [
+      `healthy endpoint alone (${overload.unloadedS} s after ${overload.warmupS} s warm-up)`,
+      pct(overload.unloaded.latencyMs),
+      received(overload.unloaded),
+      '–',
+      '–',
+    ],
+    [
+      `beside the slow backlog (${overload.overloadS} s from the burst)`,
+      pct(overload.overloaded.latencyMs),
+      received(overload.overloaded),
+      `${slow.received} (${slow.answered} answered, ${slow.abandoned} abandoned by the sender, ${slow.held} still held); ` +
+        `${slow.dispatched} of ${overload.slowEvents} events dispatched`,
+      `${slow.maxInFlight} (${limit})`,
+    ],
+  ];
+  if (overload.afterDispatch) {
+    rows.push([
+      `… inserted after the whole burst was dispatched (from ${n(overload.afterDispatch.fromS)} s)`,
+      pct(overload.afterDispatch.latencyMs),
+      `${overload.afterDispatch.latencyMs.count} of the above`,
+      '',
+      '',
+    ]);
+  }
+  rows.push(['ratio', `p99 × ${n(overload.p99Ratio, 2)} (required ≤ 2)`, '', '', '']);
+  return [
+    `### Overload (healthy endpoint at ${overload.healthyRatePerS} ev/s; slow endpoint: ` +
+      `${overload.slowEvents.toLocaleString('en-US')} events in one burst, each request held ${overload.slowHoldS} s)`,
+    '',
+    table(
+      ['run', 'healthy insert-to-receipt p50 / p95 / p99 ms', 'healthy received / sent', 'requests at the slow endpoint', 'slow endpoint max in flight'],
+      rows,
+    ),
+  ].join('\n');
 }
 
 /** " (incomplete, 3 duplicate deliveries, …)" when anything went wrong in the run. */

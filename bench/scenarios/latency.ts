@@ -1,28 +1,13 @@
 // Latency: events arrive at a fixed open-loop rate; how long from the insert into
 // `webhook_events` to the receiver's receipt? Baselines at the same rates: the Temporal
 // floor's start-to-activity and the transport floor's send-to-receipt.
-import { performance } from 'node:perf_hooks';
-import { insertEvent } from '../../src/store/event-store';
 import type { BenchContext } from '../lib/context';
 import { FLOOR_TRACK_NAME, openFloorScope, type FloorScope } from '../lib/floor-runner';
-import { openLoop, pollUntil } from '../lib/load';
 import { beginWindow, type WindowFootprint } from '../lib/measure';
-import { benchEvent, openHookrelayScope, seedSubscribers, trackName, type HookrelayScope } from '../lib/pipeline';
+import { measureOpenLoop, type OpenLoopFigures } from '../lib/open-loop-pipeline';
+import { openHookrelayScope, seedSubscribers, type HookrelayScope } from '../lib/pipeline';
 import { summarizeLatencies, type LatencySummary } from '../lib/stats';
 import { transportLatency, type TransportLatency } from '../lib/transport-floor';
-
-export interface OpenLoopFigures {
-  sent: number;
-  /**
-   * Arrivals after the warm-up, whose latency counts. Those not received by the end of
-   * the drain count with the time they had waited then (a lower bound).
-   */
-  measured: number;
-  received: number;
-  /** Latest an arrival fired after its due time, ms (the generator kept up if small). */
-  maxLagMs: number;
-  latencyMs: LatencySummary;
-}
 
 export interface LatencyAtRate {
   ratePerS: number;
@@ -122,47 +107,7 @@ async function floorAtRate(ctx: BenchContext, scope: FloorScope, ratePerS: numbe
 
 /** Inserts events one by one at `ratePerS` (open loop) and times each until its receipt. */
 async function pipelineAtRate(ctx: BenchContext, scope: HookrelayScope, ratePerS: number): Promise<LatencyAtRate['pipeline']> {
-  const settings = ctx.profile.latency;
-  const warmupCount = Math.round(ratePerS * settings.warmupS);
-  const insertedAt = new Map<string, { at: number; measured: boolean }>();
-  const inserts: Array<Promise<unknown>> = [];
-  let insertErrors = 0;
-  ctx.receiver.reset();
-  const window = beginWindow(ctx.sampler, scope.processes.map((child) => trackName(child.role)));
-  const loop = await openLoop({
-    ratePerS,
-    durationMs: (settings.warmupS + settings.durationS) * 1000,
-    signal: ctx.signal,
-    tick: (index) => {
-      const event = benchEvent(ORGANIZATION);
-      insertedAt.set(event._id, { at: performance.now(), measured: index >= warmupCount });
-      inserts.push(insertEvent(scope.db, event).catch(() => insertErrors++));
-    },
-  });
-  await Promise.all(inserts);
-  await pollUntil(
-    () => ctx.receiver.receipts.length >= loop.sent - insertErrors,
-    settings.drainS * 1000,
-    50,
-    ctx.signal,
-  );
-  const receipts = [...ctx.receiver.receipts];
-  const footprint = window.end(receipts.length);
-  const latencies = receipts.flatMap((receipt) => {
-    const inserted = insertedAt.get(receipt.eventId);
-    insertedAt.delete(receipt.eventId);
-    return inserted?.measured ? [receipt.at - inserted.at] : [];
-  });
-  // Events still undelivered after the drain count with the time they have waited so
-  // far: the percentiles stay conservative (lower bounds) instead of ignoring them.
-  const now = performance.now();
-  for (const inserted of insertedAt.values()) if (inserted.measured) latencies.push(now - inserted.at);
-  return {
-    sent: loop.sent,
-    measured: Math.max(0, loop.sent - warmupCount),
-    received: receipts.length,
-    maxLagMs: loop.maxLagMs,
-    latencyMs: summarizeLatencies(latencies),
-    footprint,
-  };
+  const { warmupS, durationS, drainS } = ctx.profile.latency;
+  const { figures } = await measureOpenLoop(ctx, scope, { organizationId: ORGANIZATION, ratePerS, warmupS, durationS, drainS });
+  return figures;
 }

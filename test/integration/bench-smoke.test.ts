@@ -48,7 +48,7 @@ describe('benchmark harness, smoke profile', () => {
       if (!target.note) expect(missingNumbers(target), target.id).toEqual([]);
     }
 
-    const { latency, throughput, isolation, footprint } = report.scenarios;
+    const { latency, throughput, isolation, footprint, overload } = report.scenarios;
     expect(latency.rates.map((r: { ratePerS: number }) => r.ratePerS)).toEqual([10, 50]);
     for (const rate of latency.rates) {
       for (const figures of [rate.pipeline, rate.floor, rate.transport]) {
@@ -80,6 +80,16 @@ describe('benchmark harness, smoke profile', () => {
       expect([process.rssPeakMB, process.cpuSPer1000].every(finite)).toBe(true);
     }
 
+    for (const figures of [overload.unloaded, overload.overloaded]) {
+      expect(figures.latencyMs.count).toBeGreaterThan(0);
+      expect([figures.latencyMs.p50, figures.latencyMs.p95, figures.latencyMs.p99].every(finite)).toBe(true);
+    }
+    expect(
+      [overload.p99Ratio, overload.endpointConcurrency, overload.slow.received, overload.slow.maxInFlight, overload.slow.dispatched].every(
+        finite,
+      ),
+    ).toBe(true);
+
     expect(report.targets.map((t: { id: string }) => t.id)).toEqual([
       'latency-p50-10',
       'latency-p50-50',
@@ -90,13 +100,15 @@ describe('benchmark harness, smoke profile', () => {
       'convoy-fanout-10',
       'fanout-100-vs-1',
       'isolation',
+      'overload-p99',
+      'overload-endpoint-concurrency',
       'worker-rss',
     ]);
     for (const target of report.targets) expect(typeof target.met).toBe('boolean');
 
     const markdown = readFileSync(outcome.markdownPath, 'utf8');
     expect(markdown).toBe(outcome.markdown);
-    for (const heading of ['### Targets', '### Latency', '### Throughput', '### Isolation', '### Footprint', '## Where the time goes']) {
+    for (const heading of ['### Targets', '### Latency', '### Throughput', '### Isolation', '### Overload', '### Footprint', '## Where the time goes']) {
       expect(markdown).toContain(heading);
     }
     expect(markdown).toContain('<!-- bench:figures:start -->');
