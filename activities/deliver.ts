@@ -105,8 +105,13 @@ export function createDeliverActivity(deps: DeliverDeps) {
       return stop(DeliveryFailureType.InvalidConfiguration, 'secret_unreadable', (error as Error).message);
     }
 
-    const release = deps.limiter?.tryAcquire(`${target.webhookId}#${target.channelIndex}`);
-    if (deps.limiter && !release) return { outcome: 'deferred', attemptsUsed: attemptNumber - 1 };
+    const endpoint = `${target.webhookId}#${target.channelIndex}`;
+    const release = deps.limiter?.tryAcquire(endpoint);
+    if (deps.limiter && !release) {
+      // Jitter, so attempts deferred together do not all come back in the same instant.
+      const retryInMs = Math.round(deps.limiter.deferralMs(endpoint) * (0.9 + Math.random() * 0.2));
+      return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
+    }
 
     let result: ChannelAttemptResult;
     try {

@@ -106,7 +106,7 @@ async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst
     if (result.outcome === 'delivered') return settle('delivered');
     attemptsMade += result.attemptsUsed;
     first = false;
-    await sleep(deferralDelayMs(deferrals++));
+    await sleep(result.retryInMs ?? deferralDelayMs(deferrals++));
   }
 }
 
@@ -134,7 +134,7 @@ function retryingAttempts(target: DeliveryTarget, attemptsMade: number, remainin
   });
 }
 
-/** Deferred attempts back off from 0.5 s to 30 s, with jitter so they do not return in step. */
+/** Without the worker's estimate, deferred attempts back off from 0.5 s to 30 s, with jitter. */
 function deferralDelayMs(deferrals: number): number {
   const base = Math.min(30_000, 500 * 2 ** deferrals);
   return base / 2 + Math.random() * (base / 2);

@@ -9,11 +9,11 @@ import { benchEvent } from './pipeline';
 import { steadyRate, summarizeLatencies, type LatencySummary, type RateSummary } from './stats';
 
 /**
- * hookrelay's HTTP transport keeps at most 16 connections per origin
- * (DEFAULT_CONNECTIONS_PER_ORIGIN in src/delivery/http-transport.ts): every pipeline
- * scenario posts to one receiver origin through at most that many connections.
+ * hookrelay's worker keeps as many connections per origin as HOOKRELAY_ENDPOINT_CONCURRENCY
+ * allows attempts to one endpoint (20 by default): every pipeline scenario posts to one
+ * receiver origin through at most that many connections.
  */
-export const CONNECTIONS_PER_ORIGIN = 16;
+export const CONNECTIONS_PER_ORIGIN = 20;
 
 /** POSTs the pipeline's payload and headers straight to the receiver: no Temporal, no MongoDB. */
 function createPoster(ctx: BenchContext) {

@@ -1,30 +1,79 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Bounds the attempts in flight to one endpoint within a worker process, so a slow
  * receiver cannot occupy every activity slot. An attempt that finds its endpoint full
- * is deferred (the workflow waits and tries again) instead of waiting in a slot.
+ * is deferred (the workflow waits in a timer and tries again) instead of waiting in a
+ * slot, and it is told how long to wait: roughly when a slot should be free for it,
+ * given the queue of attempts already deferred. Each deferred attempt then comes back
+ * about once, rather than polling a full endpoint, which would cost the server and the
+ * worker work that healthy endpoints need.
  */
 export interface EndpointLimiter {
   /** A release function when a slot was free; undefined when the endpoint is full. */
   tryAcquire(endpoint: string): (() => void) | undefined;
+  /** For an attempt that found the endpoint full: how long to wait before trying again. */
+  deferralMs(endpoint: string): number;
   inFlight(endpoint: string): number;
 }
 
-export function createEndpointLimiter(maxPerEndpoint: number): EndpointLimiter {
-  const inFlight = new Map<string, number>();
+/** Shortest and longest deferral; the longest also bounds how late a recovered endpoint is noticed. */
+export const MIN_DEFERRAL_MS = 500;
+export const MAX_DEFERRAL_MS = 60_000;
+/** Weight of the newest attempt in the running average of how long attempts hold a slot. */
+const HOLD_AVERAGE_WEIGHT = 0.2;
+
+interface EndpointState {
+  /** Start times of the attempts in flight. */
+  started: Set<{ at: number }>;
+  /** When the last deferred attempt was told to come back. */
+  lastTurnAt: number;
+}
+
+export function createEndpointLimiter(maxPerEndpoint: number, clock: () => number = Date.now): EndpointLimiter {
+  const endpoints = new Map<string, EndpointState>();
+  // Running average of how long an attempt held its slot, kept while the endpoint is idle too.
+  const averageHoldMs = new LRUCache<string, number>({ max: 10_000 });
+  const stateOf = (endpoint: string): EndpointState => {
+    let state = endpoints.get(endpoint);
+    if (!state) {
+      state = { started: new Set(), lastTurnAt: 0 };
+      endpoints.set(endpoint, state);
+    }
+    return state;
+  };
+  const forgetIfIdle = (endpoint: string, state: EndpointState) => {
+    if (state.started.size === 0 && state.lastTurnAt <= clock()) endpoints.delete(endpoint);
+  };
+
   return {
     tryAcquire(endpoint) {
-      const current = inFlight.get(endpoint) ?? 0;
-      if (current >= maxPerEndpoint) return undefined;
-      inFlight.set(endpoint, current + 1);
-      let released = false;
+      const state = stateOf(endpoint);
+      if (state.started.size >= maxPerEndpoint) return undefined;
+      const slot = { at: clock() };
+      state.started.add(slot);
       return () => {
-        if (released) return;
-        released = true;
-        const remaining = (inFlight.get(endpoint) ?? 1) - 1;
-        if (remaining <= 0) inFlight.delete(endpoint);
-        else inFlight.set(endpoint, remaining);
+        if (!state.started.delete(slot)) return; // released already
+        const heldMs = clock() - slot.at;
+        const average = averageHoldMs.get(endpoint);
+        averageHoldMs.set(endpoint, average === undefined ? heldMs : average + HOLD_AVERAGE_WEIGHT * (heldMs - average));
+        forgetIfIdle(endpoint, state);
       };
     },
-    inFlight: (endpoint) => inFlight.get(endpoint) ?? 0,
+
+    deferralMs(endpoint) {
+      const state = stateOf(endpoint);
+      const now = clock();
+      // Until an attempt finishes, the oldest one in flight says how long they take at least.
+      let oldestAgeMs = 0;
+      for (const slot of state.started) oldestAgeMs = Math.max(oldestAgeMs, now - slot.at);
+      const holdMs = Math.max(averageHoldMs.get(endpoint) ?? 0, oldestAgeMs);
+      // A slot frees up about every holdMs / maxPerEndpoint: queue this attempt after the others.
+      const turnAt = Math.max(now, state.lastTurnAt) + holdMs / maxPerEndpoint;
+      state.lastTurnAt = turnAt;
+      return Math.round(Math.min(MAX_DEFERRAL_MS, Math.max(MIN_DEFERRAL_MS, turnAt - now)));
+    },
+
+    inFlight: (endpoint) => endpoints.get(endpoint)?.started.size ?? 0,
   };
 }

@@ -33,7 +33,7 @@ export interface HttpTransportOptions {
   ca?: string | Buffer;
   /** Bytes of the response body kept as the excerpt. Default 1024. */
   maxResponseExcerptBytes?: number;
-  /** Keep-alive pool size per origin, which bounds concurrency per endpoint. Default 16. */
+  /** Keep-alive pool size per origin. Default 20; the worker uses HOOKRELAY_ENDPOINT_CONCURRENCY. */
   connectionsPerOrigin?: number;
 }
 
@@ -90,7 +90,7 @@ export class TransportError extends Error {
 }
 
 const DEFAULT_EXCERPT_BYTES = 1024;
-const DEFAULT_CONNECTIONS_PER_ORIGIN = 16;
+const DEFAULT_CONNECTIONS_PER_ORIGIN = 20;
 // Small bodies are read to the end so the connection can go back to the pool; past this
 // the body is abandoned (and the socket closed) so an endless body can't hold a worker.
 const MAX_BODY_READ_BYTES = 64 * 1024;

@@ -28,9 +28,10 @@ export type TargetOutcome = 'delivered' | 'failed' | 'canceled';
 
 /**
  * What one delivery activity reports when it does not fail: delivered, or deferred
- * because its endpoint had no free slot (`attemptsUsed` real attempts came before).
+ * because its endpoint had no free slot (`attemptsUsed` real attempts came before),
+ * to be tried again after `retryInMs`, when a slot should be free.
  */
-export type DeliverResult = { outcome: 'delivered' } | { outcome: 'deferred'; attemptsUsed: number };
+export type DeliverResult = { outcome: 'delivered' } | { outcome: 'deferred'; attemptsUsed: number; retryInMs?: number };
 
 export interface TargetResult {
   deliveryId: string;
