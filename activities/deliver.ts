@@ -109,7 +109,7 @@ export function createDeliverActivity(deps: DeliverDeps) {
     const release = deps.limiter?.tryAcquire(endpoint);
     if (deps.limiter && !release) {
       // Jitter, so attempts deferred together do not all come back in the same instant.
-      const retryInMs = Math.round(deps.limiter.deferralMs(endpoint) * (0.9 + Math.random() * 0.2));
+      const retryInMs = Math.round(deps.limiter.deferralMs(endpoint, target.attemptTimeoutMs) * (0.9 + Math.random() * 0.2));
       return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
     }
 

@@ -12,8 +12,12 @@ import { LRUCache } from 'lru-cache';
 export interface EndpointLimiter {
   /** A release function when a slot was free; undefined when the endpoint is full. */
   tryAcquire(endpoint: string): (() => void) | undefined;
-  /** For an attempt that found the endpoint full: how long to wait before trying again. */
-  deferralMs(endpoint: string): number;
+  /**
+   * For an attempt that found the endpoint full: how long to wait before trying again.
+   * `attemptTimeoutMs` bounds how long the attempts in flight can take, which is all
+   * that is known until one of them finishes.
+   */
+  deferralMs(endpoint: string, attemptTimeoutMs: number): number;
   inFlight(endpoint: string): number;
 }
 
@@ -30,7 +34,11 @@ interface EndpointState {
   lastTurnAt: number;
 }
 
-export function createEndpointLimiter(maxPerEndpoint: number, clock: () => number = Date.now): EndpointLimiter {
+export function createEndpointLimiter(
+  maxPerEndpoint: number,
+  clock: () => number = Date.now,
+  random: () => number = Math.random,
+): EndpointLimiter {
   const endpoints = new Map<string, EndpointState>();
   // Running average of how long an attempt held its slot, kept while the endpoint is idle too.
   const averageHoldMs = new LRUCache<string, number>({ max: 10_000 });
@@ -61,17 +69,21 @@ export function createEndpointLimiter(maxPerEndpoint: number, clock: () => numbe
       };
     },
 
-    deferralMs(endpoint) {
+    deferralMs(endpoint, attemptTimeoutMs) {
       const state = stateOf(endpoint);
       const now = clock();
-      // Until an attempt finishes, the oldest one in flight says how long they take at least.
       let oldestAgeMs = 0;
       for (const slot of state.started) oldestAgeMs = Math.max(oldestAgeMs, now - slot.at);
-      const holdMs = Math.max(averageHoldMs.get(endpoint) ?? 0, oldestAgeMs);
+      const holdMs = Math.max(averageHoldMs.get(endpoint) ?? attemptTimeoutMs, oldestAgeMs);
       // A slot frees up about every holdMs / maxPerEndpoint: queue this attempt after the others.
       const turnAt = Math.max(now, state.lastTurnAt) + holdMs / maxPerEndpoint;
-      state.lastTurnAt = turnAt;
-      return Math.round(Math.min(MAX_DEFERRAL_MS, Math.max(MIN_DEFERRAL_MS, turnAt - now)));
+      if (turnAt - now <= MAX_DEFERRAL_MS) {
+        state.lastTurnAt = turnAt;
+        return Math.round(Math.max(MIN_DEFERRAL_MS, turnAt - now));
+      }
+      // Past the horizon, spread the returns evenly rather than bringing them back together.
+      state.lastTurnAt = now + MAX_DEFERRAL_MS;
+      return Math.round(MAX_DEFERRAL_MS * (0.5 + 0.5 * random()));
     },
 
     inFlight: (endpoint) => endpoints.get(endpoint)?.started.size ?? 0,

@@ -24,38 +24,53 @@ describe('endpoint limiter deferrals', () => {
     const limiter = createEndpointLimiter(2, () => now);
     const first = limiter.tryAcquire('slow')!;
     limiter.tryAcquire('slow');
-    now = 9_000; // both have held their slots 9 s, none has finished yet
+    now = 9_000; // both have held their slots 9 s, none has finished yet (timeout 5 s is exceeded)
     // A slot should free up about every 9 s / 2: each deferral queues after the previous one.
-    expect(limiter.deferralMs('slow')).toBe(4_500);
-    expect(limiter.deferralMs('slow')).toBe(9_000);
-    expect(limiter.deferralMs('slow')).toBe(13_500);
+    expect(limiter.deferralMs('slow', 5_000)).toBe(4_500);
+    expect(limiter.deferralMs('slow', 5_000)).toBe(9_000);
+    expect(limiter.deferralMs('slow', 5_000)).toBe(13_500);
     first();
     expect(limiter.tryAcquire('slow')).toBeTypeOf('function');
   });
 
-  it('learns the hold time from finished attempts and keeps waits within bounds', () => {
+  it('assumes attempts take their timeout until one finishes, then learns how long they take', () => {
     let now = 0;
-    const limiter = createEndpointLimiter(1, () => now);
-    limiter.tryAcquire('fast')!();
-    limiter.tryAcquire('fast');
-    expect(limiter.deferralMs('fast')).toBe(MIN_DEFERRAL_MS); // nothing measured: as short as allowed
-
-    const slow = createEndpointLimiter(1, () => now);
-    const held = slow.tryAcquire('slow')!;
-    now = 600_000;
-    held();
-    slow.tryAcquire('slow');
-    expect(slow.deferralMs('slow')).toBe(MAX_DEFERRAL_MS);
+    const limiter = createEndpointLimiter(2, () => now);
+    const a = limiter.tryAcquire('e')!;
+    const b = limiter.tryAcquire('e')!;
+    expect(limiter.deferralMs('e', 10_000)).toBe(5_000); // 10 s / 2 slots
+    now = 100;
+    a();
+    b(); // both held 100 ms
+    now = 6_000; // past the queued turn
+    limiter.tryAcquire('e');
+    limiter.tryAcquire('e');
+    // A slot should free up within 100 ms / 2: as soon as the minimum allows.
+    expect(limiter.deferralMs('e', 10_000)).toBe(MIN_DEFERRAL_MS);
   });
 
-  it('forgets an endpoint once nothing is in flight or queued', () => {
+  it('spreads attempts queued beyond the horizon over its second half', () => {
+    const now = 0;
+    let draw = 0;
+    const limiter = createEndpointLimiter(1, () => now, () => draw);
+    limiter.tryAcquire('dead');
+    expect(limiter.deferralMs('dead', 30_000)).toBe(30_000);
+    expect(limiter.deferralMs('dead', 30_000)).toBe(60_000);
+    draw = 0;
+    expect(limiter.deferralMs('dead', 30_000)).toBe(MAX_DEFERRAL_MS / 2);
+    draw = 0.999;
+    expect(limiter.deferralMs('dead', 30_000)).toBeLessThanOrEqual(MAX_DEFERRAL_MS);
+    expect(limiter.deferralMs('dead', 30_000)).toBeGreaterThan(MAX_DEFERRAL_MS * 0.99);
+  });
+
+  it('forgets an idle endpoint but not how long its attempts took', () => {
     let now = 0;
     const limiter = createEndpointLimiter(1, () => now);
     const release = limiter.tryAcquire('a')!;
-    now = 100;
-    limiter.deferralMs('a'); // queued until 600 at the earliest turn
+    now = 2_000;
     release();
     expect(limiter.inFlight('a')).toBe(0);
-    expect(limiter.tryAcquire('a')).toBeTypeOf('function');
+    limiter.tryAcquire('a');
+    expect(limiter.deferralMs('a', 30_000)).toBe(2_000);
   });
 });
