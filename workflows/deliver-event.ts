@@ -28,7 +28,7 @@ import { OUTCOME, WEBHOOK_IDS } from '../src/domain/search-attributes';
 const MAX_WEBHOOK_IDS_ATTRIBUTE = 50;
 
 /** Up to this many targets, first attempts run as local activities. */
-const LOCAL_FIRST_ATTEMPT_MAX_TARGETS = 10;
+const LOCAL_FIRST_ATTEMPT_MAX_TARGETS = 100;
 
 // Bookkeeping runs as local activities: no server round trip per step.
 const bookkeeping = proxyLocalActivities<HookrelayActivities>({

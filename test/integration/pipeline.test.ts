@@ -179,14 +179,14 @@ describe('outbound pipeline: outbox → change stream → workflow → signed de
 
   it('delivers a fan-out larger than the local first-attempt limit through regular activities', async () => {
     const r = await receiver([500], 200);
-    for (let i = 0; i < 12; i++) await createWebhook(ctx, { url: r.url, organizationId: org });
+    for (let i = 0; i < 101; i++) await createWebhook(ctx, { url: r.url, organizationId: org });
     const eventId = await emitTestEvent(ctx, { organizationId: org });
     await eventStatus(eventId, ['delivered']);
-    expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(12);
-    expect(r.requests).toHaveLength(13);
+    expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(101);
+    expect(r.requests).toHaveLength(102);
     const history = await ctx.client.workflow.getHandle(eventId).fetchHistory();
     const scheduled = history.events?.filter((e) => e.activityTaskScheduledEventAttributes) ?? [];
-    expect(scheduled).toHaveLength(12);
+    expect(scheduled).toHaveLength(101);
   });
 
   it('delivers a fan-out of 100 webhooks; the search attribute lists the first 50 of them', async () => {
@@ -197,6 +197,9 @@ describe('outbound pipeline: outbox → change stream → workflow → signed de
     expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(100);
     const { searchAttributes } = await ctx.client.workflow.getHandle(eventId).describe();
     expect(searchAttributes.HookrelayWebhookIds).toHaveLength(50);
+    // Up to the local first-attempt limit, all first attempts ran inside the workflow task.
+    const history = await ctx.client.workflow.getHandle(eventId).fetchHistory();
+    expect(history.events?.filter((e) => e.activityTaskScheduledEventAttributes) ?? []).toHaveLength(0);
   });
 
   it('never writes receiver URLs, header values, secrets or payload bodies into workflow history', async () => {
