@@ -31,14 +31,16 @@ export interface Profile {
   overload: {
     /** The healthy endpoint's open-loop rate, events per second, alone and under overload. */
     healthyRatePerS: number;
-    /** Unmeasured arrivals before the unloaded window. */
+    /** Unmeasured arrivals before the unloaded window, and before the burst in the burst run's fresh process. */
     warmupS: number;
     /** Measured arrivals with the healthy endpoint alone. */
     unloadedS: number;
-    /** Measured arrivals from the slow burst on (the slow backlog is not drained). */
+    /** Measured arrivals from the first slow event on, in each run (the slow backlog is not drained). */
     overloadS: number;
-    /** Events for the slow endpoint, inserted as one burst when the overload window opens. */
+    /** Events for the slow endpoint in each run: at slowRatePerS in the steady run, all at once in the burst run. */
     slowEvents: number;
+    /** Open-loop arrival rate of the slow endpoint's events in the steady run, events per second. */
+    slowRatePerS: number;
     /** How long the slow receiver holds each request before answering 200. */
     slowHoldS: number;
     /** HOOKRELAY_ENDPOINT_CONCURRENCY of the hookrelay process. */
@@ -64,14 +66,16 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     },
     isolation: { fanOut: 10, events: 400, timeoutS: 90 },
     footprint: { fanOut: 10, events: 400, timeoutS: 90 },
-    // About 80 s: the 1,000 × 9 s backlog would need 450 s at 20 in flight; only the
-    // healthy endpoint's window is waited for.
+    // About 2 minutes (two processes, two 40 s windows): the 1,000 × 9 s backlog would
+    // need 450 s at 20 in flight; only the healthy endpoint's windows are waited for.
+    // 1,000 events at 50 ev/s take 20 s, half the window.
     overload: {
       healthyRatePerS: 10,
       warmupS: 5,
       unloadedS: 20,
       overloadS: 40,
       slowEvents: 1000,
+      slowRatePerS: 50,
       slowHoldS: 9,
       endpointConcurrency: 20,
       drainS: 10,
@@ -92,13 +96,14 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     },
     isolation: { fanOut: 10, events: 4, timeoutS: 60 },
     footprint: { fanOut: 10, events: 4, timeoutS: 60 },
-    // A limit below the slow burst, so the bound is reached even in a few seconds.
+    // A limit below the slow events' count, so the bound is reached even in a few seconds.
     overload: {
       healthyRatePerS: 10,
       warmupS: 0.5,
       unloadedS: 2,
       overloadS: 4,
       slowEvents: 20,
+      slowRatePerS: 10,
       slowHoldS: 2,
       endpointConcurrency: 5,
       drainS: 15,

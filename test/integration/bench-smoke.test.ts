@@ -80,15 +80,14 @@ describe('benchmark harness, smoke profile', () => {
       expect([process.rssPeakMB, process.cpuSPer1000].every(finite)).toBe(true);
     }
 
-    for (const figures of [overload.unloaded, overload.overloaded]) {
+    expect([overload.endpointConcurrency, overload.slowEvents, overload.slowRatePerS].every(finite)).toBe(true);
+    for (const figures of [overload.unloaded, overload.steady.overloaded, overload.burst.overloaded]) {
       expect(figures.latencyMs.count).toBeGreaterThan(0);
       expect([figures.latencyMs.p50, figures.latencyMs.p95, figures.latencyMs.p99].every(finite)).toBe(true);
     }
-    expect(
-      [overload.p99Ratio, overload.endpointConcurrency, overload.slow.received, overload.slow.maxInFlight, overload.slow.dispatched].every(
-        finite,
-      ),
-    ).toBe(true);
+    for (const run of [overload.steady, overload.burst]) {
+      expect([run.p99Ratio, run.slow.received, run.slow.maxInFlight, run.slow.dispatched].every(finite)).toBe(true);
+    }
 
     expect(report.targets.map((t: { id: string }) => t.id)).toEqual([
       'latency-p50-10',
@@ -101,6 +100,7 @@ describe('benchmark harness, smoke profile', () => {
       'fanout-100-vs-1',
       'isolation',
       'overload-p99',
+      'overload-burst-p99',
       'overload-endpoint-concurrency',
       'worker-rss',
     ]);
