@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { ChannelSenders, ChannelAttemptResult } from '../src/delivery/channel-sender';
 import type { DeliverResult, DeliveryTarget } from '../src/domain/delivery-plan';
+import type { EndpointBreaker } from '../src/delivery/endpoint-breaker';
 import type { EndpointLimiter } from '../src/delivery/endpoint-limiter';
 import { DeliveryFailureType, finalStatusForFailure } from '../src/domain/delivery-outcome';
 import { openChannel, type Sealer } from '../src/store/channel-secrets';
@@ -30,6 +31,8 @@ export interface DeliverDeps {
   resolved: ResolvedWebhooks;
   /** Bounds attempts in flight per (webhook, channel) in this process. */
   limiter?: EndpointLimiter;
+  /** Leaves an endpoint that keeps failing alone for a while. */
+  breaker?: EndpointBreaker;
   onAttempt?: (channel: string, outcome: ChannelAttemptResult['kind'], durationMs: number) => void;
 }
 
@@ -112,6 +115,11 @@ export function createDeliverActivity(deps: DeliverDeps) {
       const retryInMs = Math.round(deps.limiter.deferralMs(endpoint, target.attemptTimeoutMs) * (0.9 + Math.random() * 0.2));
       return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
     }
+    const admission = deps.breaker?.admit(endpoint) ?? { send: true };
+    if (!admission.send) {
+      release?.();
+      return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs: admission.waitMs };
+    }
 
     let result: ChannelAttemptResult;
     try {
@@ -131,6 +139,8 @@ export function createDeliverActivity(deps: DeliverDeps) {
     } finally {
       release?.();
     }
+    if (result.kind === 'retry') deps.breaker?.failed(endpoint);
+    else deps.breaker?.succeeded(endpoint); // it answered, even if with a permanent error
 
     switch (result.kind) {
       case 'delivered':

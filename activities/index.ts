@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { ChannelAttemptResult, ChannelSenders } from '../src/delivery/channel-sender';
+import type { EndpointBreaker } from '../src/delivery/endpoint-breaker';
 import type { EndpointLimiter } from '../src/delivery/endpoint-limiter';
 import type { Sealer } from '../src/store/channel-secrets';
 import { RecentEvents } from '../src/store/recent-events';
@@ -16,6 +17,8 @@ export interface ActivityDependencies {
   senders: ChannelSenders;
   /** Bounds attempts in flight per endpoint (HOOKRELAY_ENDPOINT_CONCURRENCY). */
   limiter?: EndpointLimiter;
+  /** Leaves failing endpoints alone for a while (HOOKRELAY_BREAKER_FAILURES). */
+  breaker?: EndpointBreaker;
   /** Shared with the dispatcher when both run in one process: it fills it as it starts events. */
   events?: RecentEvents;
   now?: () => Date;
@@ -37,6 +40,7 @@ export function createActivities(deps: ActivityDependencies) {
       events,
       resolved,
       limiter: deps.limiter,
+      breaker: deps.breaker,
       onAttempt: deps.onAttempt,
     }),
     finalizeEvent: createFinalizeEventActivity({ db: deps.db, now, events, resolved }),

@@ -104,7 +104,7 @@ async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst
       continue;
     }
     if (result.outcome === 'delivered') return settle('delivered');
-    attemptsMade += result.attemptsUsed;
+    attemptsMade = result.attemptsUsed; // counts every real attempt so far, the first one included
     first = false;
     await sleep(result.retryInMs ?? deferralDelayMs(deferrals++));
   }

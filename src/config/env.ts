@@ -53,6 +53,8 @@ export const envSchema = z.object({
   HOOKRELAY_ALLOWED_CIDRS: z.string().trim().default(''),
   /** Delivery attempts in flight per endpoint and worker process; more wait in a timer. */
   HOOKRELAY_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** Failed attempts in a row after which an endpoint is left alone for a while; 0 turns that off. */
+  HOOKRELAY_BREAKER_FAILURES: z.coerce.number().int().min(0).max(1_000).default(5),
   SMTP_URL: optionalUrl,
   SMTP_FROM: z.string().trim().min(3).default('hookrelay@localhost'),
   SMS_API_URL: optionalUrl,

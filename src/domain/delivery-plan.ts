@@ -28,7 +28,7 @@ export type TargetOutcome = 'delivered' | 'failed' | 'canceled';
 
 /**
  * What one delivery activity reports when it does not fail: delivered, or deferred
- * because its endpoint had no free slot (`attemptsUsed` real attempts came before),
+ * because its endpoint had no free slot or is left alone (`attemptsUsed`: real attempts so far, all of them),
  * to be tried again after `retryInMs`, when a slot should be free.
  */
 export type DeliverResult = { outcome: 'delivered' } | { outcome: 'deferred'; attemptsUsed: number; retryInMs?: number };

@@ -1,6 +1,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { closeChannelSenders, createChannelSenders } from '../delivery/channel-senders';
+import { createEndpointBreaker } from '../delivery/endpoint-breaker';
 import { createEndpointLimiter } from '../delivery/endpoint-limiter';
 import { createHttpTransport } from '../delivery/http-transport';
 import type { Metrics } from '../observability/metrics';
@@ -38,6 +39,7 @@ export async function startWorkerRole(services: Services, metrics?: Metrics): Pr
       box: services.box,
       senders,
       limiter: createEndpointLimiter(config.HOOKRELAY_ENDPOINT_CONCURRENCY),
+      breaker: createEndpointBreaker(config.HOOKRELAY_BREAKER_FAILURES),
       events: services.recentEvents,
       onAttempt: metrics?.observeAttempt,
     }),

@@ -24,8 +24,9 @@ export async function createHookrelayWorker(options: HookrelayWorkerOptions): Pr
     activities: options.activities,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 200,
     maxConcurrentLocalActivityExecutions: options.maxConcurrentLocalActivityExecutions ?? 200,
-    // Deliveries wait on the network, not the CPU: many in flight per process.
-    maxConcurrentWorkflowTaskExecutions: 40,
+    // A workflow task stays open while its local first attempts wait on receivers: as many
+    // slots as local activities, so slow receivers cannot starve other events' tasks.
+    maxConcurrentWorkflowTaskExecutions: 200,
   };
   return Worker.create(workerOptions);
 }

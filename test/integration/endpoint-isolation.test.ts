@@ -51,4 +51,26 @@ describe('per-endpoint concurrency', () => {
     }, 30_000, 'slow deliveries delivered');
     expect(deliveries.map((d) => d.attempt_count)).toEqual(new Array(slowEvents).fill(1));
   });
+
+  it('leaves an endpoint alone after five failures in a row, then probes it', async () => {
+    const dead = await startReceiver([], 500);
+    try {
+      const { webhook } = await createWebhook(ctx, { url: dead.url, organizationId: 'org_dead' }); // retried every second
+      const eventId = await emitTestEvent(ctx, { organizationId: 'org_dead' });
+      await dead.waitFor(5, 20_000);
+      // Open for 5 s at least: no attempt reaches it meanwhile, and none is recorded.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(dead.requests).toHaveLength(5);
+      const probe = await dead.waitFor(6, 30_000);
+      expect(probe[5]!.at - probe[4]!.at).toBeGreaterThanOrEqual(5_000);
+      // Deferred attempts are not attempts: the probe is the sixth.
+      const delivery = await eventually(async () => {
+        const doc = await deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: webhook._id });
+        return doc && doc.attempts.length >= 6 ? doc : undefined;
+      }, 10_000, 'the probe recorded');
+      expect(delivery.attempts.map((a) => a.n).slice(0, 6)).toEqual([1, 2, 3, 4, 5, 6]);
+    } finally {
+      await dead.close();
+    }
+  }, 60_000);
 });
