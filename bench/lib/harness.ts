@@ -20,8 +20,8 @@ import { runLatencyScenario } from '../scenarios/latency';
 import { runOverloadScenario } from '../scenarios/overload';
 import { runThroughputScenario } from '../scenarios/throughput';
 import type { BenchContext } from './context';
+import { buildHookrelay } from './build-hookrelay';
 import { bundleFloorWorkflows } from './floor-runner';
-import { startOplogTrimmer } from './oplog-trimmer';
 import { descendants, ProcessSampler } from './process-sampler';
 import { PROFILES, type Profile } from './profiles';
 import { startBenchReceiver } from './receiver';
@@ -113,7 +113,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
   defer(async () => sampler.stop());
   try {
     log(`profile ${profile.name}: ${order.join(', ')}`);
-    log('starting the Temporal dev server and MongoDB, bundling the floor workflow');
+    log('starting the Temporal dev server and MongoDB, building hookrelay (npm run build), bundling the floor workflow');
     const [temporalServer, mongoServer, floorBundlePath] = await Promise.all([
       startTemporalDevServer({ ui: false, log }).then((handle) => {
         defer(() => handle.stop());
@@ -124,6 +124,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
         return handle;
       }),
       bundleFloorWorkflows(scratch),
+      buildHookrelay(),
     ]);
     const servers = descendants(process.pid);
     const temporalPid = servers.find((p) => p.comm === 'temporal')?.pid;
@@ -136,10 +137,6 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
     defer(() => connection.close());
     const mongo = await MongoClient.connect(mongoServer.url);
     defer(() => mongo.close());
-    if (mongoServer.kind === 'standin') {
-      const trimmer = startOplogTrimmer(mongo);
-      defer(() => trimmer.stop());
-    }
     const receiver = await startBenchReceiver();
     defer(() => receiver.close());
     const machine = await machineInfo(mongoServer, mongo);

@@ -39,15 +39,16 @@ export interface HookrelayProcess {
 const REPO_ROOT = join(__dirname, '..', '..');
 
 /**
- * Runs `node bin/hookrelay.js <role>` as a child process, configured only through its
- * environment as an operator would, with the bench's probe preloaded. Returns once the
+ * Runs the compiled `hookrelay <role>` (dist/, see built-cli.cjs) as a child process,
+ * configured only through its environment as an operator would, with the bench's probe
+ * preloaded. Returns once the
  * process is spawned; the caller checks it serves (see waitUntilServing).
  */
 export async function launchHookrelay(role: HookrelayRole, config: HookrelayEnv): Promise<HookrelayProcess> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--require', join(__dirname, 'probe.cjs'), join(REPO_ROOT, 'bin', 'hookrelay.js'), role],
+    ['--require', join(__dirname, 'probe.cjs'), join(__dirname, 'built-cli.cjs'), role],
     {
       cwd: REPO_ROOT,
       env: {
