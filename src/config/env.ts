@@ -53,8 +53,12 @@ export const envSchema = z.object({
   HOOKRELAY_ALLOWED_CIDRS: z.string().trim().default(''),
   /** Delivery attempts in flight per endpoint and worker process; more wait in a timer. */
   HOOKRELAY_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(20),
-  /** Failed attempts in a row after which an endpoint is left alone for a while; 0 turns that off. */
-  HOOKRELAY_BREAKER_FAILURES: z.coerce.number().int().min(0).max(1_000).default(5),
+  /**
+   * Failed attempts in a row after which an endpoint is left alone for a while; 0 turns that off.
+   * A dead receiver fails 10 in a row at once; one that fails 30 % of its attempts at
+   * random does so about once in 170,000 attempts (0.3^10).
+   */
+  HOOKRELAY_BREAKER_FAILURES: z.coerce.number().int().min(0).max(1_000).default(10),
   SMTP_URL: optionalUrl,
   SMTP_FROM: z.string().trim().min(3).default('hookrelay@localhost'),
   SMS_API_URL: optionalUrl,

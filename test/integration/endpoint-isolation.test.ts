@@ -17,7 +17,7 @@ describe('per-endpoint concurrency', () => {
   let healthy: Receiver;
 
   beforeAll(async () => {
-    ctx = await createTestContext('isolation', { HOOKRELAY_ENDPOINT_CONCURRENCY: '2' });
+    ctx = await createTestContext('isolation', { HOOKRELAY_ENDPOINT_CONCURRENCY: '2', HOOKRELAY_BREAKER_FAILURES: '5' });
     await ctx.startWorker({}, { maxConcurrentActivityTaskExecutions: 4, maxConcurrentLocalActivityExecutions: 4 });
     dispatcher = await startDispatcher(ctx, { eager: true });
     slow = await startReceiver([], { status: 200, delayMs: 1_500 });
