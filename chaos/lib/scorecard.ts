@@ -129,7 +129,7 @@ export function renderScorecard(source: string, r: ChaosResult): string {
     '',
     '- a Temporal dev server backed by a SQLite file and a MongoDB server (the H2-backed stand-in, a `mongod`',
     '  replica set when one is on PATH, or `MONGODB_URL`), each on a fixed port. The stand-in waits in',
-    '  change-stream reads until a write arrives, as MongoDB\'s awaitData does, and caps its oplog at 20,000',
+    '  change-stream reads until a write arrives, as MongoDB\'s awaitData does, and caps its oplog at 5,000',
     '  entries, as a replica set caps its oplog by size;',
     '- `hookrelay worker`, `hookrelay dispatcher` and `hookrelay api` as separate processes (`node bin/hookrelay.js <role>`);',
     `- ${r.config.subscribers} webhooks, each with its own loopback receiver, subscribed to every event type the run emits, with a`,

@@ -176,24 +176,50 @@ export class Dispatcher {
       }
     })();
     const readerFailed = reader.then(() => undefined);
+    // A batch's bookkeeping (marking it dispatched, then its checkpoint) runs while the next
+    // batch starts, so an event never waits for the writes of the one before it. The
+    // checkpoints stay in order, and a failed one stops the stream: it resumes from the
+    // last checkpoint written.
+    let bookkeeping: Promise<void> = Promise.resolve();
+    let behind = 0;
+    let failBookkeeping: (error: unknown) => void = () => undefined;
+    const bookkeepingFailed = new Promise<never>((_, reject) => (failBookkeeping = reject));
+    bookkeepingFailed.catch(() => undefined);
     try {
       while (!this.stopped) {
         if (queue.length === 0) {
-          await Promise.race([new Promise<void>((resolve) => (wake = resolve)), readerFailed]);
+          await Promise.race([new Promise<void>((resolve) => (wake = resolve)), readerFailed, bookkeepingFailed]);
           continue;
         }
         const batch = queue.splice(0, this.options.batchSize);
-        await this.dispatch(batch.map((change) => change.fullDocument));
-        await this.state.save(batch[batch.length - 1]!._id);
+        const started = await this.startEvents(batch.map((change) => change.fullDocument));
+        const token = batch[batch.length - 1]!._id;
+        behind++;
+        bookkeeping = bookkeeping
+          .then(async () => {
+            await markDispatched(this.options.db, started);
+            await this.state.save(token);
+          })
+          .finally(() => behind--);
+        bookkeeping.catch(failBookkeeping);
+        if (behind > 1) await Promise.race([bookkeeping, bookkeepingFailed]);
       }
     } finally {
       await stream.close().catch(() => undefined);
       await reader.catch(() => undefined);
+      await bookkeeping.catch(() => undefined);
     }
   }
 
   /** Starts the events' workflows and marks the started ones `dispatched`. */
   private async dispatch(raw: EventDocument[]): Promise<number> {
+    const started = await this.startEvents(raw);
+    await markDispatched(this.options.db, started);
+    return started.length;
+  }
+
+  /** Starts the events' workflows; returns the ids of those started (or already running). */
+  private async startEvents(raw: EventDocument[]): Promise<string[]> {
     const started: string[] = [];
     const events = await this.validated(raw);
     let next = 0;
@@ -205,8 +231,7 @@ export class Dispatcher {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, events.length) }, worker));
-    await markDispatched(this.options.db, started);
-    return started.length;
+    return started;
   }
 
   /** A document the engine wrote wrongly is failed with the reason, never silently skipped. */

@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Launches mongo-java-server as a MongoDB stand-in for tests and local development.
  *
  * Usage: MongoStandin [--host 127.0.0.1] [--port 0] [--backend memory|h2] [--file PATH]
- *                     [--oplog-max-entries 20000] [--ignore-stdin]
+ *                     [--oplog-max-entries 5000] [--ignore-stdin]
  *
  * Prints exactly one line "READY <port>" on stdout once listening (logs go to stderr).
  * Stops gracefully (flushing the H2 store) on SIGTERM/SIGINT and when stdin reaches EOF,
@@ -44,7 +44,7 @@ public final class MongoStandin {
         int port = 0;
         String backendName = "memory";
         String file = null;
-        int oplogMaxEntries = 20_000;
+        int oplogMaxEntries = 5_000;
         boolean watchStdin = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
