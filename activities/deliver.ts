@@ -108,17 +108,41 @@ export function createDeliverActivity(deps: DeliverDeps) {
       return stop(DeliveryFailureType.InvalidConfiguration, 'secret_unreadable', (error as Error).message);
     }
 
+    // A retryable failure: recorded, then retried by Temporal after delayMs (Retry-After wins).
+    const retryLater = async (result: Extract<ChannelAttemptResult, { kind: 'retry' }>, delayMs: number): Promise<never> => {
+      await record(result, 'retrying', new Date(startedAt.getTime() + result.durationMs + delayMs));
+      const summary = result.statusCode ? `HTTP ${result.statusCode}` : result.error;
+      throw ApplicationFailure.create({
+        message: `${summary} (${where})`,
+        type: DeliveryFailureType.RetryableFailure,
+        // Explicit, so Temporal waits what the record says, counting from the first attempt.
+        nextRetryDelay: delayMs,
+        // The workflow reads the wait here when it hands over from the first attempt.
+        details: [{ retryAfterMs: delayMs }],
+      });
+    };
+
     const endpoint = `${target.webhookId}#${target.channelIndex}`;
+    const admission = deps.breaker?.admit(endpoint) ?? { send: true, probe: false };
+    if (!admission.send) {
+      // Not sent, yet an attempt: the retry policy's maximum_attempts still bounds a
+      // delivery to an endpoint that stays dead, and the record says why nothing went out.
+      return retryLater(
+        {
+          kind: 'retry',
+          error: 'circuit_open',
+          errorMessage: `not sent: the endpoint failed ${deps.breaker!.failureThreshold} attempts in a row and is left alone for a while`,
+          durationMs: 0,
+        },
+        Math.max(admission.waitMs, nextRetryDelayMs(target.retry, attemptNumber)),
+      );
+    }
     const release = deps.limiter?.tryAcquire(endpoint);
     if (deps.limiter && !release) {
+      if (admission.probe) deps.breaker?.abandonProbe(endpoint);
       // Jitter, so attempts deferred together do not all come back in the same instant.
       const retryInMs = Math.round(deps.limiter.deferralMs(endpoint, target.attemptTimeoutMs) * (0.9 + Math.random() * 0.2));
       return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
-    }
-    const admission = deps.breaker?.admit(endpoint) ?? { send: true };
-    if (!admission.send) {
-      release?.();
-      return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs: admission.waitMs };
     }
 
     let result: ChannelAttemptResult;
@@ -139,7 +163,7 @@ export function createDeliverActivity(deps: DeliverDeps) {
     } finally {
       release?.();
     }
-    if (result.kind === 'retry') deps.breaker?.failed(endpoint);
+    if (result.kind === 'retry') deps.breaker?.failed(endpoint, admission.probe);
     else deps.breaker?.succeeded(endpoint); // it answered, even if with a permanent error
 
     switch (result.kind) {
@@ -148,23 +172,14 @@ export function createDeliverActivity(deps: DeliverDeps) {
         return { outcome: 'delivered' };
       case 'gone':
         await disableWebhook(deps.db, webhook._id, `receiver answered 410 Gone on ${startedAt.toISOString()}`);
+        deps.resolved.forgetWebhook(webhook._id);
         await record(result, 'failed');
         throw ApplicationFailure.nonRetryable(`${result.errorMessage} (${where})`, DeliveryFailureType.WebhookGone);
       case 'permanent':
         await record(result, finalStatusForFailure(result.failureType));
         throw ApplicationFailure.nonRetryable(`${result.error} (${where})`, result.failureType);
-      case 'retry': {
-        const delayMs = result.afterMs ?? nextRetryDelayMs(target.retry, attemptNumber);
-        await record(result, 'retrying', new Date(startedAt.getTime() + result.durationMs + delayMs));
-        const summary = result.statusCode ? `HTTP ${result.statusCode}` : result.error;
-        throw ApplicationFailure.create({
-          message: `${summary} (${where})`,
-          type: DeliveryFailureType.RetryableFailure,
-          nextRetryDelay: result.afterMs,
-          // The workflow reads Retry-After here when it hands over from the first attempt.
-          details: result.afterMs === undefined ? undefined : [{ retryAfterMs: result.afterMs }],
-        });
-      }
+      case 'retry':
+        return retryLater(result, result.afterMs ?? nextRetryDelayMs(target.retry, attemptNumber));
     }
   };
 }

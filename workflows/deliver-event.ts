@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   sleep,
@@ -29,6 +30,8 @@ const MAX_WEBHOOK_IDS_ATTRIBUTE = 50;
 
 /** Up to this many targets, first attempts run as local activities. */
 const LOCAL_FIRST_ATTEMPT_MAX_TARGETS = 100;
+/** The limit before the patch below: workflows started then replay with it. */
+const LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 = 10;
 
 // Bookkeeping runs as local activities: no server round trip per step.
 const bookkeeping = proxyLocalActivities<HookrelayActivities>({
@@ -50,7 +53,9 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   }
   // First attempts run inside the workflow task; a large fan-out would hold that task
   // open for long and redo them all if it failed, so it goes to regular activities.
-  const localFirst = targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS;
+  const localFirst =
+    targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 ||
+    (targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS && patched('local-first-attempts-up-to-100-targets'));
   const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target, localFirst)));
   const outcome = summarizeOutcome(results);
   await bookkeeping.finalizeEvent({
@@ -104,9 +109,11 @@ async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst
       continue;
     }
     if (result.outcome === 'delivered') return settle('delivered');
-    attemptsMade = result.attemptsUsed; // counts every real attempt so far, the first one included
+    // attemptsUsed counts every real attempt so far; workflows started before the patch added it.
+    attemptsMade = patched('deferral-counts-all-attempts') ? result.attemptsUsed : attemptsMade + result.attemptsUsed;
     first = false;
-    await sleep(result.retryInMs ?? deferralDelayMs(deferrals++));
+    const remaining = target.retry.expirationMs - (Date.now() - startedAt);
+    await sleep(Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining)));
   }
 }
 

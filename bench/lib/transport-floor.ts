@@ -9,9 +9,9 @@ import { benchEvent } from './pipeline';
 import { steadyRate, summarizeLatencies, type LatencySummary, type RateSummary } from './stats';
 
 /**
- * hookrelay's worker keeps as many connections per origin as HOOKRELAY_ENDPOINT_CONCURRENCY
- * allows attempts to one endpoint (20 by default): every pipeline scenario posts to one
- * receiver origin through at most that many connections.
+ * hookrelay's worker sends at most HOOKRELAY_ENDPOINT_CONCURRENCY (20 by default) attempts
+ * to one endpoint at a time: the throughput scenarios' receivers each get at most that
+ * many requests at once per subscriber, and the transport floor uses that many connections.
  */
 export const CONNECTIONS_PER_ORIGIN = 20;
 

@@ -33,8 +33,8 @@ export interface HttpTransportOptions {
   ca?: string | Buffer;
   /** Bytes of the response body kept as the excerpt. Default 1024. */
   maxResponseExcerptBytes?: number;
-  /** Keep-alive pool size per origin. Default 20; the worker uses HOOKRELAY_ENDPOINT_CONCURRENCY. */
-  connectionsPerOrigin?: number;
+  /** Keep-alive pool size per origin; null: no limit (the worker's, see worker-role.ts). Default 20. */
+  connectionsPerOrigin?: number | null;
 }
 
 export interface HttpRequestSpec {
@@ -120,7 +120,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     timeout: CONNECT_TIMEOUT_MS,
   });
   const agent = new Agent({
-    connections: options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS_PER_ORIGIN,
+    connections: options.connectionsPerOrigin === undefined ? DEFAULT_CONNECTIONS_PER_ORIGIN : options.connectionsPerOrigin,
     connect(connectOptions, callback) {
       connectChecked(connectOptions, (error, socket) => {
         if (error || !socket) return callback(error ?? new Error('connect failed'), null);

@@ -182,17 +182,23 @@ export class Dispatcher {
     // last checkpoint written.
     let bookkeeping: Promise<void> = Promise.resolve();
     let behind = 0;
+    let bookkeepingError: { error: unknown } | undefined;
     let failBookkeeping: (error: unknown) => void = () => undefined;
     const bookkeepingFailed = new Promise<never>((_, reject) => (failBookkeeping = reject));
     bookkeepingFailed.catch(() => undefined);
+    const throwIfBookkeepingFailed = () => {
+      if (bookkeepingError) throw bookkeepingError.error;
+    };
     try {
       while (!this.stopped) {
+        throwIfBookkeepingFailed();
         if (queue.length === 0) {
           await Promise.race([new Promise<void>((resolve) => (wake = resolve)), readerFailed, bookkeepingFailed]);
           continue;
         }
         const batch = queue.splice(0, this.options.batchSize);
         const started = await this.startEvents(batch.map((change) => change.fullDocument));
+        throwIfBookkeepingFailed(); // a later checkpoint must never follow a failed one
         const token = batch[batch.length - 1]!._id;
         behind++;
         bookkeeping = bookkeeping
@@ -201,7 +207,11 @@ export class Dispatcher {
             await this.state.save(token);
           })
           .finally(() => behind--);
-        bookkeeping.catch(failBookkeeping);
+        bookkeeping.catch((error: unknown) => {
+          bookkeepingError ??= { error };
+          failBookkeeping(error);
+        });
+        // At most one batch's bookkeeping runs behind the starts.
         if (behind > 1) await Promise.race([bookkeeping, bookkeepingFailed]);
       }
     } finally {

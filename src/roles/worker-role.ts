@@ -23,10 +23,11 @@ export async function startWorkerRole(services: Services, metrics?: Metrics): Pr
     allowHttp: config.HOOKRELAY_ALLOW_HTTP,
     allowedCidrs: parseCidrList(config.HOOKRELAY_ALLOWED_CIDRS),
     userAgent: USER_AGENT,
-    // As many connections as one endpoint may use at once: the concurrency limit, not
-    // the pool, decides when an attempt is deferred, and no attempt's timeout runs out
-    // while it queues for a connection.
-    connectionsPerOrigin: config.HOOKRELAY_ENDPOINT_CONCURRENCY,
+    // No pool limit: HOOKRELAY_ENDPOINT_CONCURRENCY bounds each endpoint and the worker's
+    // slots bound the whole. A limit per origin would make the many endpoints behind one
+    // origin (every Slack channel is on hooks.slack.com) queue for connections, with
+    // their attempt timeouts running meanwhile.
+    connectionsPerOrigin: null,
   });
   const senders = createChannelSenders({ config, transport, box: services.box, userAgent: USER_AGENT, db: services.mongo.db });
   const worker = await createHookrelayWorker({

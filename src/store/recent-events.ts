@@ -11,8 +11,14 @@ import { findEvent, type EventDocument } from './event-store';
 export class RecentEvents {
   private readonly cache: LRUCache<string, EventDocument>;
 
-  constructor(options: { maxEntries?: number; ttlMs?: number } = {}) {
-    this.cache = new LRUCache({ max: options.maxEntries ?? 5_000, ttl: options.ttlMs ?? 10 * 60_000 });
+  constructor(options: { maxEntries?: number; maxBytes?: number; ttlMs?: number } = {}) {
+    this.cache = new LRUCache({
+      max: options.maxEntries ?? 5_000,
+      // Payloads come from other producers, up to MongoDB's 16 MiB a document: bound the bytes too.
+      maxSize: options.maxBytes ?? 64 * 1024 * 1024,
+      sizeCalculation: approximateBytes,
+      ttl: options.ttlMs ?? 10 * 60_000,
+    });
   }
 
   remember(event: EventDocument): void {
@@ -31,4 +37,9 @@ export class RecentEvents {
     if (event) this.cache.set(eventId, event);
     return event;
   }
+}
+
+/** What an event holds in memory, roughly: its metadata and subject as JSON, plus the rest. */
+function approximateBytes(event: EventDocument): number {
+  return 1_024 + (JSON.stringify(event.metadata).length + JSON.stringify(event.subject).length) * 2;
 }

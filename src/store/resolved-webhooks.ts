@@ -25,4 +25,9 @@ export class ResolvedWebhooks {
   forget(eventId: string): void {
     this.cache.delete(eventId);
   }
+
+  /** A webhook this process just changed (e.g. disabled after 410 Gone): no attempt may use an old copy. */
+  forgetWebhook(webhookId: string): void {
+    for (const webhooks of this.cache.values()) webhooks.delete(webhookId);
+  }
 }

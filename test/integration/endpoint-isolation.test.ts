@@ -58,17 +58,22 @@ describe('per-endpoint concurrency', () => {
       const { webhook } = await createWebhook(ctx, { url: dead.url, organizationId: 'org_dead' }); // retried every second
       const eventId = await emitTestEvent(ctx, { organizationId: 'org_dead' });
       await dead.waitFor(5, 20_000);
-      // Open for 5 s at least: no attempt reaches it meanwhile, and none is recorded.
+      // Open for 5 s at least: nothing reaches it meanwhile.
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       expect(dead.requests).toHaveLength(5);
       const probe = await dead.waitFor(6, 30_000);
       expect(probe[5]!.at - probe[4]!.at).toBeGreaterThanOrEqual(5_000);
-      // Deferred attempts are not attempts: the probe is the sixth.
+      // The attempts not sent meanwhile are recorded as such and count against the policy.
       const delivery = await eventually(async () => {
         const doc = await deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: webhook._id });
-        return doc && doc.attempts.length >= 6 ? doc : undefined;
+        return doc && doc.attempts.filter((a) => a.error === 'http_500').length >= 6 ? doc : undefined;
       }, 10_000, 'the probe recorded');
-      expect(delivery.attempts.map((a) => a.n).slice(0, 6)).toEqual([1, 2, 3, 4, 5, 6]);
+      const errors = delivery.attempts.map((a) => a.error);
+      const probeAt = errors.indexOf('http_500', 5);
+      expect(errors.slice(0, 5)).toEqual(new Array(5).fill('http_500'));
+      expect(probeAt).toBeGreaterThan(5);
+      expect(new Set(errors.slice(5, probeAt))).toEqual(new Set(['circuit_open']));
+      expect(delivery.attempts.map((a) => a.n)).toEqual(delivery.attempts.map((_, i) => i + 1));
     } finally {
       await dead.close();
     }

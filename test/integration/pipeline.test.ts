@@ -195,6 +195,8 @@ describe('outbound pipeline: outbox → change stream → workflow → signed de
     const eventId = await emitTestEvent(ctx, { organizationId: org });
     await eventStatus(eventId, ['delivered']);
     expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(100);
+    // The event's status is written inside the workflow's last task, before that task completes.
+    await ctx.client.workflow.getHandle(eventId).result();
     const { searchAttributes } = await ctx.client.workflow.getHandle(eventId).describe();
     expect(searchAttributes.HookrelayWebhookIds).toHaveLength(50);
     // Up to the local first-attempt limit, all first attempts ran inside the workflow task.

@@ -9,6 +9,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -126,10 +127,14 @@ final class AwaitDataHandler extends ChannelInboundHandlerAdapter {
     /** Coalesces a burst of writes into one retry on the parked getMore's own event loop. */
     private void queueRetry(Parked p) {
         if (p.retryQueued.compareAndSet(false, true)) {
-            p.ctx.executor().execute(() -> {
-                p.retryQueued.set(false);
-                retry(p, false);
-            });
+            try {
+                p.ctx.executor().execute(() -> {
+                    p.retryQueued.set(false);
+                    retry(p, false);
+                });
+            } catch (RejectedExecutionException e) {
+                p.retryQueued.set(false); // shutting down: its connection is closing anyway
+            }
         }
     }
 

@@ -40,8 +40,14 @@ final class OplogCap {
         timer.scheduleWithFixedDelay(this::trimQuietly, TRIM_EVERY_MS, TRIM_EVERY_MS, TimeUnit.MILLISECONDS);
     }
 
+    /** Lets a trim in progress finish: interrupting H2's file I/O would close its store. */
     void stop() {
-        timer.shutdownNow();
+        timer.shutdown();
+        try {
+            timer.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void trimQuietly() {

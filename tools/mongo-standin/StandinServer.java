@@ -44,24 +44,31 @@ final class StandinServer {
         bossGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         workerGroup = new MultiThreadIoEventLoopGroup(0, NioIoHandler.newFactory());
         ChannelGroup channels = new DefaultChannelGroup("standin-channels", workerGroup.next());
-        serverChannel = new ServerBootstrap()
-            .group(bossGroup, workerGroup)
-            .channel(NioServerSocketChannel.class)
-            .option(ChannelOption.SO_BACKLOG, 100)
-            .localAddress(address)
-            .childOption(ChannelOption.TCP_NODELAY, Boolean.TRUE)
-            .childHandler(new ChannelInitializer<SocketChannel>() {
-                @Override
-                public void initChannel(SocketChannel ch) {
-                    ch.pipeline().addLast(new MongoWireReplyEncoder());
-                    ch.pipeline().addLast(new MongoWireMessageEncoder());
-                    ch.pipeline().addLast(new MongoWireProtocolHandler());
-                    ch.pipeline().addLast(new AwaitDataHandler(backend, parked, responseIds));
-                    ch.pipeline().addLast(new MongoDatabaseHandler(backend, channels));
-                    ch.pipeline().addLast(new MongoExceptionHandler());
-                }
-            })
-            .bind().syncUninterruptibly().channel();
+        try {
+            serverChannel = new ServerBootstrap()
+                .group(bossGroup, workerGroup)
+                .channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 100)
+                .localAddress(address)
+                .childOption(ChannelOption.TCP_NODELAY, Boolean.TRUE)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    public void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new MongoWireReplyEncoder());
+                        ch.pipeline().addLast(new MongoWireMessageEncoder());
+                        ch.pipeline().addLast(new MongoWireProtocolHandler());
+                        ch.pipeline().addLast(new AwaitDataHandler(backend, parked, responseIds));
+                        ch.pipeline().addLast(new MongoDatabaseHandler(backend, channels));
+                        ch.pipeline().addLast(new MongoExceptionHandler());
+                    }
+                })
+                .bind().syncUninterruptibly().channel();
+        } catch (Throwable e) { // Netty rethrows a BindException unchecked
+            // e.g. the port is taken: without this the event loops' threads keep the JVM alive
+            bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
         return ((InetSocketAddress) serverChannel.localAddress()).getPort();
     }
 
