@@ -578,8 +578,7 @@ function renderDetails(report: BenchReport): string {
     out.push(
       '',
       `\`hookrelay start\` standing by with nothing to do (${n(standby.windowS)} s before the first throughput run), ` +
-        `share of one core: ${busy}. With the MongoDB stand-in this includes its change stream, which the stand-in ` +
-        'answers at once instead of waiting for new entries (a real mongod waits), so the dispatcher polls continuously.',
+        `share of one core: ${busy}.`,
     );
   }
   out.push(
