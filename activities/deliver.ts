@@ -38,9 +38,10 @@ export interface DeliverDeps {
 
 /**
  * One attempt at one (webhook, channel). Loads what it needs by id, sends, records the
- * attempt, then returns (delivered) or throws: a retryable ApplicationFailure (Temporal's
- * RetryPolicy schedules the next attempt, `nextRetryDelay` for Retry-After) or a
- * non-retryable one for permanent outcomes. Failure messages carry ids and status codes
+ * attempt, then returns (delivered, or deferred when its endpoint is at its concurrency
+ * limit) or throws: a retryable ApplicationFailure whose `nextRetryDelay` is the webhook's
+ * schedule, a receiver's Retry-After or the circuit breaker's wait, or a non-retryable
+ * one for permanent outcomes. Failure messages carry ids and status codes
  * only: they are stored in workflow history, receiver URLs and bodies must not be.
  */
 export function createDeliverActivity(deps: DeliverDeps) {

@@ -46,6 +46,10 @@ const FINDINGS = [
   'While MongoDB restarted, the API answered `500 internal error` to authenticated calls (the driver\'s' +
     ' `MongoNetworkError` fell through to the catch-all). It now answers `503 ServiceUnavailable` with' +
     ' `Retry-After: 5` for any MongoDB connectivity error (src/api/error-handler.ts) and recovers by itself.',
+  'The MongoDB stand-in (used by `hookrelay dev` and the tests) answered every change-stream `getMore` at once' +
+    ' and kept every oplog entry: an idle stream polled it thousands of times a second, each poll scanning the' +
+    ' whole oplog under a lock, so every write slowed as a run went on. It now waits for a write to the watched' +
+    ' collection, as MongoDB\'s awaitData does, and caps its oplog at 5,000 entries (tools/mongo-standin/).',
 ];
 
 const n = (value: number) => value.toLocaleString('en-US');

@@ -5,7 +5,7 @@ import { findEvent, type EventDocument } from './event-store';
 /**
  * Events this process read or dispatched lately, so one event is read from MongoDB (and
  * parsed) once per process rather than once per step. What is read from here never
- * changes after insert (id, organization, type, payload, target webhooks); the status
+ * changes after insert (id, organization, type, subject, metadata, target webhooks); the status
  * fields do, and nothing that reads through this cache looks at them.
  */
 export class RecentEvents {
