@@ -102,7 +102,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const db = mongoClient.db(database);
     if (mongo.kind.startsWith('external')) cleanups.unshift(() => db.dropDatabase());
     await ensureIndexes(db);
-    const serverNotes: string[] = [];
 
     // ── subscribers and receivers ────────────────────────────────────────────────
     const encryptionKey = generateEncryptionKey();
@@ -265,7 +264,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       insertStats,
       insertPhaseS,
       settleS,
-      serverNotes,
       controllerEndedAtS,
       receiverFaultsS,
       attemptedWhenFaultsEnded,
@@ -375,7 +373,6 @@ async function collectResult(args: {
   insertStats: InsertStats;
   insertPhaseS: number;
   settleS: number;
-  serverNotes: string[];
   controllerEndedAtS: number;
   receiverFaultsS: number;
   attemptedWhenFaultsEnded: number;
@@ -510,7 +507,7 @@ async function collectResult(args: {
     finishedAt: finishedAt.toISOString(),
     durationS: Math.round((finishedAt.getTime() - args.runStart) / 1000),
     machine: machineInfo(args.loadAtStart),
-    servers: { temporal: args.temporal.kind, mongo: args.mongo.kind, notes: args.serverNotes },
+    servers: { temporal: args.temporal.kind, mongo: args.mongo.kind },
     config: {
       events: profile.events,
       ratePerS: profile.ratePerS,

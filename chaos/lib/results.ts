@@ -38,6 +38,7 @@ export interface ChaosResult {
     /** 1-minute load average when the run started and ended (the machine may be shared). */
     loadAverage?: { start: number; end: number };
   };
+  /** `notes`: only in results of earlier runs, which the scorecard can still render. */
   servers: { temporal: string; mongo: string; notes?: string[] };
   config: {
     events: number;

@@ -100,22 +100,12 @@ final class AwaitDataHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void handleGetMore(ChannelHandlerContext ctx, MongoMessage request) {
-        Document response;
-        try {
-            response = backend.handleMessage(request);
-        } catch (RuntimeException e) {
-            ctx.fireChannelRead(request); // let the standard handler shape the error reply
-            return;
-        }
-        if (!isEmptyLiveBatch(response)) {
-            reply(ctx, request, response);
-            return;
-        }
+        // Parked before the first read, so a write finishing meanwhile still wakes it: one
+        // oplog scan when something is there, and no write missed when nothing is.
         Parked p = new Parked(ctx, request);
         parked.add(p);
         p.deadline = ctx.executor().schedule(() -> retry(p, true), awaitMillis(request.getDocument()), TimeUnit.MILLISECONDS);
-        // A write that finished between the empty answer above and parking would not have woken us.
-        queueRetry(p);
+        retry(p, false);
     }
 
     private void wakeWatchers(String database, String collection, String command) {
