@@ -13,6 +13,8 @@ import {
 } from '../store/event-store';
 import { startEventWorkflow } from '../temporal/start-event-workflow';
 import { dispatcherState } from './dispatcher-state';
+import { FairQueue } from './fair-queue';
+import { StreamCheckpoint } from './stream-checkpoint';
 
 export interface DispatcherOptions {
   db: Db;
@@ -29,6 +31,8 @@ export interface DispatcherOptions {
   batchSize?: number;
   /** Workflow starts in flight at once. */
   concurrency?: number;
+  /** Most changes read from the stream and not yet checkpointed (how far fairness sees). */
+  readAhead?: number;
   /** Request eager workflow start: only useful when `client` shares a worker's connection. */
   eagerStart?: boolean;
   /** Checkpoint key in `dispatcher_state`. */
@@ -59,6 +63,7 @@ export class Dispatcher {
   private sweeping: Promise<void> | undefined;
   private streamLoop: Promise<void> | undefined;
   private onStreamReady: (() => void) | undefined;
+  private wakeStream: (() => void) | undefined;
 
   constructor(options: DispatcherOptions) {
     this.options = {
@@ -67,6 +72,7 @@ export class Dispatcher {
       sweepOnlyIntervalMs: 1_000,
       batchSize: 200,
       concurrency: 32,
+      readAhead: 10_000,
       stateId: 'webhook_events',
       eagerStart: false,
       ...options,
@@ -93,6 +99,7 @@ export class Dispatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.sweepTimer);
+    this.wakeStream?.();
     await this.stream?.close().catch(() => undefined);
     await Promise.allSettled([this.streamLoop, this.sweeping]);
   }
@@ -161,64 +168,95 @@ export class Dispatcher {
       token ? { resumeAfter: token } : {},
     );
     this.stream = stream;
-    const queue: ChangeStreamInsertDocument<EventDocument>[] = [];
-    let wake: () => void = () => undefined;
-    // The reader keeps pulling while a batch is dispatched; whatever queued meanwhile
-    // becomes the next batch, so a burst costs one checkpoint write, not one per event.
+    // Events wait per organization and are started round-robin across organizations, up
+    // to `concurrency` at once: a burst from one organization delays its own events, not
+    // the others'. To see past a burst the reader reads ahead, up to `readAhead` changes.
+    const queue = new FairQueue<{ event: EventDocument; seq: number }>();
+    const checkpoint = new StreamCheckpoint<ResumeToken>();
+    const changed = new Wakeup();
+    this.wakeStream = () => changed.notify();
+    let failure: { error: unknown } | undefined;
+    const fail = (error: unknown) => {
+      failure ??= { error };
+      changed.notify();
+    };
     const reader = (async () => {
       const first = await stream.tryNext(); // opens the stream: later inserts are seen
       this.onStreamReady?.();
-      if (first) queue.push(first);
-      wake();
-      while (!this.stopped) {
-        queue.push(await stream.next());
-        wake();
+      let change = first;
+      while (!this.stopped && !failure) {
+        if (change) {
+          const seq = checkpoint.add(change._id);
+          queue.push(String(change.fullDocument?.organization_id ?? ''), { event: change.fullDocument, seq });
+          changed.notify();
+        }
+        while (checkpoint.outstanding >= this.options.readAhead && !this.stopped && !failure) await changed.wait();
+        if (this.stopped || failure) return;
+        change = await stream.next();
       }
     })();
-    const readerFailed = reader.then(() => undefined);
-    // A batch's bookkeeping (marking it dispatched, then its checkpoint) runs while the next
-    // batch starts, so an event never waits for the writes of the one before it. The
-    // checkpoints stay in order, and a failed one stops the stream: it resumes from the
-    // last checkpoint written.
-    let bookkeeping: Promise<void> = Promise.resolve();
-    let behind = 0;
-    let bookkeepingError: { error: unknown } | undefined;
-    let failBookkeeping: (error: unknown) => void = () => undefined;
-    const bookkeepingFailed = new Promise<never>((_, reject) => (failBookkeeping = reject));
-    bookkeepingFailed.catch(() => undefined);
-    const throwIfBookkeepingFailed = () => {
-      if (bookkeepingError) throw bookkeepingError.error;
+    reader.catch(fail);
+
+    // Bookkeeping: started events are marked `dispatched`, then the checkpoint moves past
+    // every change handled so far, in one pair of writes however many finished meanwhile.
+    // It runs beside the starts, so an event never waits for another's writes; a failed
+    // write stops the stream, which resumes from the last checkpoint written.
+    const startedIds: string[] = [];
+    let bookkeeping: Promise<void> | undefined;
+    let dirty = false;
+    const writeBookkeeping = async () => {
+      while (dirty) {
+        dirty = false;
+        const ids = startedIds.splice(0);
+        const advance = checkpoint.takeAdvance();
+        await markDispatched(this.options.db, ids);
+        if (advance !== undefined) await this.state.save(advance);
+      }
     };
+    const scheduleBookkeeping = () => {
+      dirty = true;
+      bookkeeping ??= writeBookkeeping()
+        .catch(fail)
+        .finally(() => {
+          bookkeeping = undefined;
+          if (dirty && !failure) scheduleBookkeeping(); // work that came as this run ended
+          changed.notify();
+        });
+    };
+
+    const inFlight = new Set<Promise<void>>();
     try {
-      while (!this.stopped) {
-        throwIfBookkeepingFailed();
-        if (queue.length === 0) {
-          await Promise.race([new Promise<void>((resolve) => (wake = resolve)), readerFailed, bookkeepingFailed]);
+      while (!this.stopped && !failure) {
+        if (queue.size === 0 || inFlight.size >= this.options.concurrency) {
+          await changed.wait();
           continue;
         }
-        const batch = queue.splice(0, this.options.batchSize);
-        const started = await this.startEvents(batch.map((change) => change.fullDocument));
-        throwIfBookkeepingFailed(); // a later checkpoint must never follow a failed one
-        const token = batch[batch.length - 1]!._id;
-        behind++;
-        bookkeeping = bookkeeping
-          .then(async () => {
-            await markDispatched(this.options.db, started);
-            await this.state.save(token);
+        const { event, seq } = queue.shift()!;
+        const start = this.startOne(event)
+          .then((started) => {
+            if (started) startedIds.push(event._id);
+            checkpoint.markDone(seq); // after its id is queued: a checkpoint never passes an unmarked event
+            scheduleBookkeeping();
           })
-          .finally(() => behind--);
-        bookkeeping.catch((error: unknown) => {
-          bookkeepingError ??= { error };
-          failBookkeeping(error);
-        });
-        // At most one batch's bookkeeping runs behind the starts.
-        if (behind > 1) await Promise.race([bookkeeping, bookkeepingFailed]);
+          .catch(fail)
+          .finally(() => {
+            inFlight.delete(start);
+            changed.notify();
+          });
+        inFlight.add(start);
       }
     } finally {
       await stream.close().catch(() => undefined);
       await reader.catch(() => undefined);
-      await bookkeeping.catch(() => undefined);
+      await Promise.allSettled(inFlight);
+      while (bookkeeping) await bookkeeping;
+      // What started before the stop is recorded, unless a write has already failed.
+      if (!failure) {
+        dirty = true;
+        await writeBookkeeping().catch(() => undefined);
+      }
     }
+    if (failure) throw failure.error;
   }
 
   /** Starts the events' workflows and marks the started ones `dispatched`. */
@@ -231,32 +269,34 @@ export class Dispatcher {
   /** Starts the events' workflows; returns the ids of those started (or already running). */
   private async startEvents(raw: EventDocument[]): Promise<string[]> {
     const started: string[] = [];
-    const events = await this.validated(raw);
     let next = 0;
     const worker = async () => {
-      while (next < events.length) {
-        const event = events[next++]!;
-        this.options.recentEvents?.remember(event);
-        if (await this.startWithRetry(event)) started.push(event._id);
+      while (next < raw.length) {
+        const event = raw[next++]!;
+        if (await this.startOne(event)) started.push(event._id);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, events.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, raw.length) }, worker));
     return started;
   }
 
-  /** A document the engine wrote wrongly is failed with the reason, never silently skipped. */
-  private async validated(raw: EventDocument[]): Promise<EventDocument[]> {
-    const valid: EventDocument[] = [];
-    for (const doc of raw) {
-      try {
-        valid.push(parseStoredEvent(doc));
-      } catch (error) {
-        if (!(error instanceof InvalidStoredEventError) || typeof doc?._id !== 'string') throw error;
-        this.options.logger.warn({ event_id: doc._id, reason: error.message }, 'invalid event document; marked failed');
-        await rejectEvent(this.options.db, doc._id, `invalid event document: ${error.message}`);
-      }
+  /**
+   * Starts one event's workflow; false if it was left pending (the sweep retries it) or
+   * was invalid. A document the engine wrote wrongly is failed with the reason, never
+   * silently skipped.
+   */
+  private async startOne(raw: EventDocument): Promise<boolean> {
+    let event: EventDocument;
+    try {
+      event = parseStoredEvent(raw);
+    } catch (error) {
+      if (!(error instanceof InvalidStoredEventError) || typeof raw?._id !== 'string') throw error;
+      this.options.logger.warn({ event_id: raw._id, reason: error.message }, 'invalid event document; marked failed');
+      await rejectEvent(this.options.db, raw._id, `invalid event document: ${error.message}`);
+      return false;
     }
-    return valid;
+    this.options.recentEvents?.remember(event);
+    return this.startWithRetry(event);
   }
 
   private async startWithRetry(event: EventDocument): Promise<boolean> {
@@ -276,6 +316,21 @@ export class Dispatcher {
         await sleep(200 * 2 ** attempt);
       }
     }
+  }
+}
+
+/** Wakes whoever waits when something they may be waiting for has changed. */
+class Wakeup {
+  private waiters: Array<() => void> = [];
+
+  wait(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
   }
 }
 

@@ -21,6 +21,9 @@ export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.
 export const DEV_SERVER_DYNAMIC_CONFIG = [
   'history.transferProcessorMaxPollRPS=1000',
   'system.enableActivityEagerExecution=true',
+  // Task queue backlogs are served round-robin across fairness keys (the organization):
+  // one organization's burst does not hold up the others'.
+  'matching.enableFairness=true',
 ];
 const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=off'];
 

@@ -37,5 +37,8 @@ export async function startEventWorkflow(
     args: [input],
     requestEagerStart: options.eager,
     typedSearchAttributes: eventSearchAttributes(event),
+    // With fairness on in the server's matching service, each organization's backlog gets
+    // its turn; servers without it ignore the key.
+    priority: { fairnessKey: event.organization_id },
   });
 }

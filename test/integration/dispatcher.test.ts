@@ -77,6 +77,52 @@ describe('dispatcher', () => {
     for (const id of [early, ...whileDown, afterRestart]) expect(deliveriesPerEvent().get(id)).toBe(1);
   });
 
+  it('starts a burst from one organization in turn with the other organizations\' events', async () => {
+    const options = { stateId: 'fairness', sweepIntervalMs: 3_600_000, sweepGraceMs: 3_600_000 };
+    const first = await dispatcher(options);
+    await allDelivered([await emitTestEvent(ctx)]);
+    await first.stop(); // its checkpoint: the stream resumes with everything inserted next
+
+    const burst: string[] = [];
+    for (let i = 0; i < 40; i++) burst.push(await emitTestEvent(ctx, { organizationId: 'org_burst' }));
+    const other = await emitTestEvent(ctx, { organizationId: 'org_other' });
+    const startOrder: string[] = [];
+    // One start at a time, so the order of starts is the order the dispatcher chose.
+    await dispatcher({ ...options, concurrency: 1, onStarted: (event) => startOrder.push(event._id) });
+    await eventually(async () => startOrder.length === 41, 30_000, 'all 41 events started');
+    // Inserted last, started within the first turns instead of after the 40 before it.
+    expect(startOrder.indexOf(other)).toBeGreaterThanOrEqual(0);
+    expect(startOrder.indexOf(other)).toBeLessThanOrEqual(2);
+    // Within its organization, the burst starts in insertion order.
+    expect(startOrder.filter((id) => id !== other)).toEqual(burst);
+    // Temporal's matching serves task backlogs fairly by this key (the dev server has fairness on).
+    const history = await ctx.client.workflow.getHandle(other).fetchHistory();
+    expect(history.events?.[0]?.workflowExecutionStartedEventAttributes?.priority?.fairnessKey).toBe('org_other');
+  });
+
+  it('dispatches a backlog larger than its read-ahead in full', async () => {
+    const options = { stateId: 'read-ahead', sweepIntervalMs: 3_600_000, sweepGraceMs: 3_600_000 };
+    const first = await dispatcher(options);
+    await allDelivered([await emitTestEvent(ctx)]);
+    await first.stop();
+
+    const backlog: string[] = [];
+    for (let i = 0; i < 30; i++) backlog.push(await emitTestEvent(ctx, { organizationId: `org_backlog_${i % 3}` }));
+    await dispatcher({ ...options, readAhead: 4, concurrency: 2 });
+    await eventually(
+      async () => (await eventsCollection(ctx.db).countDocuments({ _id: { $in: backlog }, status: 'pending' })) === 0,
+      30_000,
+      'backlog dispatched',
+    );
+    // The checkpoint passed the whole backlog: a restart would not read it again.
+    await Promise.all(dispatchers.splice(0).map((d) => d.stop()));
+    const startOrder: string[] = [];
+    await dispatcher({ ...options, onStarted: (event) => startOrder.push(event._id) });
+    const after = await emitTestEvent(ctx);
+    await eventually(async () => startOrder.includes(after), 15_000, 'event after the restart started');
+    expect(startOrder).toEqual([after]);
+  });
+
   it('two dispatchers at once deliver each event exactly once', async () => {
     await dispatcher({ stateId: 'dispatcher-a', sweepGraceMs: 0 });
     await dispatcher({ stateId: 'dispatcher-b', sweepGraceMs: 0 });

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { FairQueue } from '../../src/dispatcher/fair-queue';
+
+function drain<T>(queue: FairQueue<T>): T[] {
+  const out: T[] = [];
+  for (let item = queue.shift(); item !== undefined; item = queue.shift()) out.push(item);
+  return out;
+}
+
+describe('FairQueue', () => {
+  it('takes keys in turn, each in arrival order', () => {
+    const queue = new FairQueue<string>();
+    for (let i = 1; i <= 4; i++) queue.push('burst', `b${i}`);
+    queue.push('quiet', 'q1');
+    queue.push('other', 'o1');
+    queue.push('quiet', 'q2');
+    expect(queue.size).toBe(7);
+    expect(drain(queue)).toEqual(['b1', 'q1', 'o1', 'b2', 'q2', 'b3', 'b4']);
+    expect(queue.size).toBe(0);
+  });
+
+  it('serves a key that arrives behind a long backlog within one turn', () => {
+    const queue = new FairQueue<string>();
+    for (let i = 0; i < 5000; i++) queue.push('burst', `b${i}`);
+    expect(queue.shift()).toBe('b0');
+    queue.push('late', 'l1');
+    expect(queue.shift()).toBe('b1'); // the burst's turn had come already
+    expect(queue.shift()).toBe('l1');
+    expect(queue.shift()).toBe('b2');
+  });
+
+  it('keeps order within a key across the internal compaction', () => {
+    const queue = new FairQueue<number>();
+    const taken: number[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      queue.push('a', i);
+      if (i % 3 === 0) taken.push(queue.shift()!);
+    }
+    taken.push(...drain(queue));
+    expect(taken).toEqual(Array.from({ length: 10_000 }, (_, i) => i));
+  });
+
+  it('is empty when new', () => {
+    expect(new FairQueue<number>().shift()).toBeUndefined();
+  });
+});
