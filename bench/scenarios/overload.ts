@@ -8,6 +8,9 @@
 // - burst: all slow events at once, which adds the cost of queueing the burst (about
 //   10 s of work on 2 cores) in front of the healthy events.
 // Baseline: the healthy stream alone, measured once, in the steady run's process before it.
+// Control, in the same process between the two: the steady run's arrivals sent to an
+// endpoint that answers at once. It tells what the extra events cost the healthy stream
+// (CPU they share) from what the slow endpoint's slowness costs it.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventsCollection } from '../../src/store/event-store';
@@ -43,6 +46,8 @@ export interface OverloadRun {
 export interface OverloadResult extends Omit<Profile['overload'], 'drainS'> {
   /** Healthy endpoint alone: insert-to-receipt at healthyRatePerS, in the steady run's process. */
   unloaded: HealthyFigures;
+  /** The steady run's arrivals to an endpoint that answers at once (in `slow`: that endpoint). */
+  control: OverloadRun;
   /** Slow events arriving at slowRatePerS. */
   steady: OverloadRun;
   /** All slow events in one burst, in a fresh process. */
@@ -52,10 +57,12 @@ export interface OverloadResult extends Omit<Profile['overload'], 'drainS'> {
 const HEALTHY_ORGANIZATION = 'org_bench_overload_healthy';
 // Its own organization, so exactly `slowEvents` events reach the slow endpoint.
 const SLOW_ORGANIZATION = 'org_bench_overload_slow';
+// The control's endpoint, which answers at once, in an organization of its own as well.
+const FAST_ORGANIZATION = 'org_bench_overload_fast';
 
 export async function runOverloadScenario(ctx: BenchContext): Promise<OverloadResult> {
   const settings = ctx.profile.overload;
-  const { unloaded, steady } = await withSlowEndpoint(ctx, 'overload-steady', async (scope, slowReceiver) => {
+  const { unloaded, control, steady } = await withSlowEndpoint(ctx, 'overload-steady', async (scope, slowReceiver) => {
     ctx.log(`overload: healthy endpoint alone at ${settings.healthyRatePerS} events/s for ${settings.warmupS + settings.unloadedS} s`);
     const alone = await measureOpenLoop(ctx, scope, {
       organizationId: HEALTHY_ORGANIZATION,
@@ -65,18 +72,35 @@ export async function runOverloadScenario(ctx: BenchContext): Promise<OverloadRe
       drainS: settings.drainS,
     });
     ctx.log(`  healthy insert-to-receipt p99 ${alone.figures.latencyMs.p99} ms`);
-    // The process is warm from the unloaded window: the slow events start with the stream.
+    // Delivered as they come, the control's events leave nothing open for the steady run.
+    const control = await withReceiver(ctx, scope, FAST_ORGANIZATION, 0, (fastReceiver) =>
+      measureOverloaded(ctx, scope, fastReceiver, {
+        name: 'control',
+        organizationId: FAST_ORGANIZATION,
+        holdS: 0,
+        arrival: { kind: 'steady', ratePerS: settings.slowRatePerS },
+        leadInS: 0,
+        unloadedP99: alone.figures.latencyMs.p99,
+      }),
+    );
+    // The process is warm from the windows before: the slow events start with the stream.
     const run = await measureOverloaded(ctx, scope, slowReceiver, {
+      name: 'steady',
+      organizationId: SLOW_ORGANIZATION,
+      holdS: settings.slowHoldS,
       arrival: { kind: 'steady', ratePerS: settings.slowRatePerS },
       leadInS: 0,
       unloadedP99: alone.figures.latencyMs.p99,
     });
-    return { unloaded: alone.figures, steady: run };
+    return { unloaded: alone.figures, control, steady: run };
   });
   if (ctx.signal.aborted) throw new Error('interrupted');
   // A fresh process: the steady run's slow backlog would still hold the slow endpoint.
   const burst = await withSlowEndpoint(ctx, 'overload-burst', (scope, slowReceiver) =>
     measureOverloaded(ctx, scope, slowReceiver, {
+      name: 'burst',
+      organizationId: SLOW_ORGANIZATION,
+      holdS: settings.slowHoldS,
       arrival: { kind: 'burst' },
       // The new process warms up on the healthy stream before the burst, as the first did.
       leadInS: settings.warmupS,
@@ -93,14 +117,15 @@ export async function runOverloadScenario(ctx: BenchContext): Promise<OverloadRe
     slowHoldS: settings.slowHoldS,
     endpointConcurrency: settings.endpointConcurrency,
     unloaded,
+    control,
     steady,
     burst,
   };
 }
 
 /**
- * Opens a `hookrelay start` scope with the profile's endpoint limit and a fresh slow
- * receiver, seeds the healthy subscriber and the slow webhook, runs `run`, then closes both.
+ * Opens a `hookrelay start` scope with the profile's endpoint limit, seeds the healthy
+ * subscriber and the slow webhook with a fresh slow receiver, runs `run`, then closes both.
  */
 async function withSlowEndpoint<T>(
   ctx: BenchContext,
@@ -111,23 +136,39 @@ async function withSlowEndpoint<T>(
   const scope = await openHookrelayScope(ctx, scopeName, ['start'], {
     HOOKRELAY_ENDPOINT_CONCURRENCY: String(settings.endpointConcurrency),
   });
-  const slowReceiver = await startSlowReceiver(settings.slowHoldS * 1000).catch(async (error: unknown) => {
-    await scope.close();
-    throw error;
-  });
-  // Registered after the scope, so Ctrl-C closes it first (see the finally below).
-  const undeferSlowReceiver = ctx.defer(() => slowReceiver.close());
   try {
     await seedSubscribers(ctx, scope.db, { organizationId: HEALTHY_ORGANIZATION, healthy: 1 });
-    // The channel's default 10 s timeout: a 9 s answer is a success, not a retry.
-    await insertBenchWebhook(ctx, scope.db, { organizationId: SLOW_ORGANIZATION, name: 'bench-slow', url: slowReceiver.url });
-    return await run(scope, slowReceiver);
+    return await withReceiver(ctx, scope, SLOW_ORGANIZATION, settings.slowHoldS * 1000, (slowReceiver) =>
+      run(scope, slowReceiver),
+    );
   } finally {
-    // The slow receiver first: its held requests fail at once, so hookrelay stops
-    // without waiting for them. The slow backlog is left undelivered on purpose.
-    await slowReceiver.close();
-    undeferSlowReceiver();
     await scope.close();
+  }
+}
+
+/**
+ * A receiver that holds each request `holdMs`, as the one webhook of the organization,
+ * for the time of `run`. The slow receiver closes before hookrelay stops: its held
+ * requests fail at once, so hookrelay stops without waiting for them. The slow backlog is
+ * left undelivered on purpose.
+ */
+async function withReceiver<T>(
+  ctx: BenchContext,
+  scope: HookrelayScope,
+  organizationId: string,
+  holdMs: number,
+  run: (receiver: SlowReceiver) => Promise<T>,
+): Promise<T> {
+  const receiver = await startSlowReceiver(holdMs);
+  // Registered after the scope, so Ctrl-C closes it first (see the finally below).
+  const undefer = ctx.defer(() => receiver.close());
+  try {
+    // The channel's default 10 s timeout: a 9 s answer is a success, not a retry.
+    await insertBenchWebhook(ctx, scope.db, { organizationId, name: `bench-${organizationId}`, url: receiver.url });
+    return await run(receiver);
+  } finally {
+    await receiver.close();
+    undefer();
   }
 }
 
@@ -139,24 +180,24 @@ async function measureOverloaded(
   ctx: BenchContext,
   scope: HookrelayScope,
   slowReceiver: SlowReceiver,
-  options: { arrival: SlowArrival; leadInS: number; unloadedP99: number },
+  options: { name: string; organizationId: string; holdS: number; arrival: SlowArrival; leadInS: number; unloadedP99: number },
 ): Promise<OverloadRun> {
   const settings = ctx.profile.overload;
-  const name = options.arrival.kind;
+  const { name, organizationId } = options;
   const arriving = options.arrival.kind === 'steady' ? `at ${options.arrival.ratePerS} events/s` : 'in one burst';
   ctx.log(
     `overload, ${name} run: ${settings.slowEvents} events ${arriving} to an endpoint that holds each request ` +
-      `${settings.slowHoldS} s, healthy stream for ${options.leadInS + settings.overloadS} s ` +
+      `${options.holdS} s, healthy stream for ${options.leadInS + settings.overloadS} s ` +
       `(HOOKRELAY_ENDPOINT_CONCURRENCY=${settings.endpointConcurrency})`,
   );
   const stopWatching = new AbortController();
-  const allDispatched = whenAllLeftPending(scope.db, SLOW_ORGANIZATION, settings.slowEvents, stopWatching.signal).catch(
+  const allDispatched = whenAllLeftPending(scope.db, organizationId, settings.slowEvents, stopWatching.signal).catch(
     () => undefined,
   );
   const slowLoad = (async () => {
     if (options.leadInS > 0) await sleep(options.leadInS * 1000);
     const startedAt = performance.now();
-    await insertSlowEvents(scope.db, SLOW_ORGANIZATION, settings.slowEvents, options.arrival, ctx.signal);
+    await insertSlowEvents(scope.db, organizationId, settings.slowEvents, options.arrival, ctx.signal);
     return startedAt;
   })();
   const [healthyRun, slowRun] = await Promise.allSettled([
@@ -177,7 +218,7 @@ async function measureOverloaded(
   const slowStartedAt = slowRun.value;
   const dispatchedAt = await allDispatched;
   const dispatched = await eventsCollection(scope.db).countDocuments({
-    organization_id: SLOW_ORGANIZATION,
+    organization_id: organizationId,
     status: { $ne: 'pending' },
   });
 
@@ -186,7 +227,7 @@ async function measureOverloaded(
   const p99Ratio = ratio(overloaded.figures.latencyMs.p99, options.unloadedP99);
   ctx.log(
     `  healthy insert-to-receipt p99 ${overloaded.figures.latencyMs.p99} ms (× ${p99Ratio} unloaded); ` +
-      `slow endpoint: ${slowCounts.received} requests, at most ${slowCounts.maxInFlight} in flight, ` +
+      `other endpoint: ${slowCounts.received} requests, at most ${slowCounts.maxInFlight} in flight, ` +
       `${dispatched} of ${settings.slowEvents} events dispatched`,
   );
   return {

@@ -12,4 +12,6 @@ export interface Role {
    * workflow task goes straight to this worker, skipping a matching round trip).
    */
   workerConnection?: NativeConnection;
+  /** The worker's workflow activations received and not yet finished: its queue. */
+  workflowActivationsInFlight?: () => number;
 }

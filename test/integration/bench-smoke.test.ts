@@ -81,13 +81,15 @@ describe('benchmark harness, smoke profile', () => {
     }
 
     expect([overload.endpointConcurrency, overload.slowEvents, overload.slowRatePerS].every(finite)).toBe(true);
-    for (const figures of [overload.unloaded, overload.steady.overloaded, overload.burst.overloaded]) {
+    for (const figures of [overload.unloaded, overload.control.overloaded, overload.steady.overloaded, overload.burst.overloaded]) {
       expect(figures.latencyMs.count).toBeGreaterThan(0);
       expect([figures.latencyMs.p50, figures.latencyMs.p95, figures.latencyMs.p99].every(finite)).toBe(true);
     }
-    for (const run of [overload.steady, overload.burst]) {
+    for (const run of [overload.control, overload.steady, overload.burst]) {
       expect([run.p99Ratio, run.slow.received, run.slow.maxInFlight, run.slow.dispatched].every(finite)).toBe(true);
     }
+    // The control's endpoint answers at once: every event reaches it during its run.
+    expect(overload.control.slow.answered).toBe(overload.slowEvents);
 
     expect(report.targets.map((t: { id: string }) => t.id)).toEqual([
       'latency-p50-10',
