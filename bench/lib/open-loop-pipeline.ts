@@ -21,6 +21,7 @@ export interface OpenLoopFigures {
 
 /** One measured arrival: when it was inserted (performance.now()) and how long it took. */
 export interface OpenLoopSample {
+  eventId: string;
   insertedAt: number;
   latencyMs: number;
 }
@@ -69,13 +70,13 @@ export async function measureOpenLoop(
   const samples = receipts.flatMap((receipt) => {
     const inserted = insertedAt.get(receipt.eventId);
     insertedAt.delete(receipt.eventId);
-    return inserted?.measured ? [{ insertedAt: inserted.at, latencyMs: receipt.at - inserted.at }] : [];
+    return inserted?.measured ? [{ eventId: receipt.eventId, insertedAt: inserted.at, latencyMs: receipt.at - inserted.at }] : [];
   });
   // Events still undelivered after the drain count with the time they have waited so
   // far: the percentiles stay conservative (lower bounds) instead of ignoring them.
   const now = performance.now();
-  for (const inserted of insertedAt.values()) {
-    if (inserted.measured) samples.push({ insertedAt: inserted.at, latencyMs: now - inserted.at });
+  for (const [eventId, inserted] of insertedAt) {
+    if (inserted.measured) samples.push({ eventId, insertedAt: inserted.at, latencyMs: now - inserted.at });
   }
   return {
     figures: {

@@ -509,6 +509,18 @@ function renderOverload(overload: OverloadResult): string {
       ],
       rows,
     ),
+    '',
+    'Where the 10 slowest healthy events of each run waited (medians, ms): insert to workflow started ' +
+      '(change stream, dispatcher, start request); started to its first workflow task picked up by the worker; ' +
+      'pick-up to receipt (activations, local activities, the POST).',
+    '',
+    table(
+      ['run', 'dispatch', 'hand-off to the worker', 'in the worker'],
+      (['control', 'steady', 'burst'] as const).map((name) => {
+        const waits = overload[name].slowestWaits;
+        return [name, n(waits?.dispatchMs), n(waits?.handOffMs), n(waits?.inWorkerMs)];
+      }),
+    ),
   ].join('\n');
 }
 

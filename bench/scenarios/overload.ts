@@ -22,6 +22,7 @@ import type { Profile } from '../lib/profiles';
 import { startSlowReceiver, type SlowReceiver, type SlowReceiverCounts } from '../lib/slow-receiver';
 import { insertSlowEvents, whenAllLeftPending, type SlowArrival } from '../lib/slow-load';
 import { ratio, round, summarizeLatencies, type LatencySummary } from '../lib/stats';
+import { slowestWaits, type WaitBreakdown } from '../lib/wait-breakdown';
 
 /** The healthy endpoint's figures over one measured window. */
 type HealthyFigures = OpenLoopFigures & { footprint: WindowFootprint };
@@ -40,6 +41,8 @@ export interface OverloadRun {
   slow: SlowReceiverCounts & { dispatched: number };
   /** overloaded ÷ unloaded healthy insert-to-receipt p99. */
   p99Ratio: number;
+  /** Where the 10 slowest healthy events of the window waited. */
+  slowestWaits?: WaitBreakdown;
 }
 
 /** The profile's settings (but the drain), then what was measured. */
@@ -225,6 +228,7 @@ async function measureOverloaded(
   const afterDispatchSamples =
     dispatchedAt === undefined ? [] : overloaded.samples.filter((sample) => sample.insertedAt >= dispatchedAt);
   const p99Ratio = ratio(overloaded.figures.latencyMs.p99, options.unloadedP99);
+  const waits = await slowestWaits(ctx.temporal, scope.db, overloaded.samples);
   ctx.log(
     `  healthy insert-to-receipt p99 ${overloaded.figures.latencyMs.p99} ms (× ${p99Ratio} unloaded); ` +
       `other endpoint: ${slowCounts.received} requests, at most ${slowCounts.maxInFlight} in flight, ` +
@@ -242,5 +246,6 @@ async function measureOverloaded(
       : {}),
     slow: { ...slowCounts, dispatched },
     p99Ratio,
+    ...(waits ? { slowestWaits: waits } : {}),
   };
 }

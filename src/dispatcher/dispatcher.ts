@@ -41,16 +41,8 @@ export interface DispatcherOptions {
   onStarted?: (event: EventDocument, lagMs: number) => void;
   /** A worker in the same process reads events from here instead of MongoDB. */
   recentEvents?: RecentEvents;
-  /**
-   * True while the worker beside the dispatcher has more work queued than it takes at
-   * once: new starts then wait here, where they wait in turn across organizations, not
-   * in the worker's queue, where they would wait in arrival order.
-   */
-  workerBehind?: () => boolean;
 }
 
-// How often a dispatcher held back by a busy worker looks again.
-const WORKER_BEHIND_RECHECK_MS = 5;
 // Server answers that mean "no change streams here" (standalone mongod, some compatibles).
 const CHANGE_STREAMS_UNSUPPORTED = new Set([40573, 136, 115]);
 // The stored token points at oplog that is gone: start afresh, the sweep covers the gap.
@@ -61,8 +53,8 @@ const RESUME_TOKEN_LOST = new Set([286, 280, 260]);
  * stream resumed from a stored token, plus a sweep for anything the stream missed.
  */
 export class Dispatcher {
-  private readonly options: Required<Omit<DispatcherOptions, 'onStarted' | 'recentEvents' | 'workerBehind'>> &
-    Pick<DispatcherOptions, 'onStarted' | 'recentEvents' | 'workerBehind'>;
+  private readonly options: Required<Omit<DispatcherOptions, 'onStarted' | 'recentEvents'>> &
+    Pick<DispatcherOptions, 'onStarted' | 'recentEvents'>;
   private readonly state;
   private stream: ChangeStream<EventDocument, ChangeStreamInsertDocument<EventDocument>> | undefined;
   private stopped = true;
@@ -237,10 +229,6 @@ export class Dispatcher {
       while (!this.stopped && !failure) {
         if (queue.size === 0 || inFlight.size >= this.options.concurrency) {
           await changed.wait();
-          continue;
-        }
-        if (this.options.workerBehind?.()) {
-          await Promise.race([changed.wait(), sleep(WORKER_BEHIND_RECHECK_MS)]);
           continue;
         }
         const { event, seq } = queue.shift()!;

@@ -4,16 +4,11 @@ import type { Metrics } from '../observability/metrics';
 import type { Services } from '../runtime/services';
 import type { Role } from './role';
 
-/** Workflow activations the worker may have waiting before the dispatcher holds new starts. */
-const WORKER_QUEUE_LIMIT = 16;
-
 /** Watches `webhook_events` and starts one workflow per event until stopped. */
 export async function startDispatcherRole(services: Services, metrics?: Metrics, started: readonly Role[] = []): Promise<Role> {
   // Next to a worker in the same process, start workflows through its connection so
   // the server can hand the first workflow task straight to it (eager start).
-  const worker = started.find((role) => role.workerConnection);
-  const workerConnection = worker?.workerConnection;
-  const activationsInFlight = worker?.workflowActivationsInFlight;
+  const workerConnection = started.find((role) => role.workerConnection)?.workerConnection;
   const client = workerConnection
     ? new Client({ connection: workerConnection, namespace: services.config.TEMPORAL_NAMESPACE })
     : services.temporal;
@@ -26,9 +21,6 @@ export async function startDispatcherRole(services: Services, metrics?: Metrics,
     onStarted: metrics ? (_event, lagMs) => metrics.observeDispatchLag(lagMs) : undefined,
     // The worker beside it then reads each event from memory instead of MongoDB.
     recentEvents: workerConnection ? services.recentEvents : undefined,
-    // A burst waits in the dispatcher, in turn across organizations, rather than in the
-    // worker's queue in arrival order.
-    workerBehind: activationsInFlight ? () => activationsInFlight() >= WORKER_QUEUE_LIMIT : undefined,
   });
   await dispatcher.start();
   services.logger.info({ eagerStart: workerConnection !== undefined }, 'dispatcher running');

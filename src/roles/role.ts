@@ -12,6 +12,4 @@ export interface Role {
    * workflow task goes straight to this worker, skipping a matching round trip).
    */
   workerConnection?: NativeConnection;
-  /** The worker's workflow activations received and not yet finished: its queue. */
-  workflowActivationsInFlight?: () => number;
 }

@@ -51,7 +51,6 @@ export async function startWorkerRole(services: Services, metrics?: Metrics): Pr
     name: 'worker',
     done: running,
     workerConnection: connection,
-    workflowActivationsInFlight: () => worker.getStatus().numInFlightWorkflowActivations,
     async stop() {
       // In-flight attempts finish; anything left is picked up again by Temporal.
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -87,6 +87,10 @@ describe('benchmark harness, smoke profile', () => {
     }
     for (const run of [overload.control, overload.steady, overload.burst]) {
       expect([run.p99Ratio, run.slow.received, run.slow.maxInFlight, run.slow.dispatched].every(finite)).toBe(true);
+      // Read back from the events' documents and workflow histories.
+      expect(run.slowestWaits?.events).toBeGreaterThan(0);
+      const waits = run.slowestWaits!;
+      expect([waits.dispatchMs, waits.handOffMs, waits.inWorkerMs].every(finite)).toBe(true);
     }
     // The control's endpoint answers at once: every event reaches it during its run.
     expect(overload.control.slow.answered).toBe(overload.slowEvents);

@@ -123,26 +123,6 @@ describe('dispatcher', () => {
     expect(startOrder).toEqual([after]);
   });
 
-  it('holds new starts while the worker beside it says it is behind, and resumes when it catches up', async () => {
-    let behind = true;
-    const started: string[] = [];
-    await dispatcher({
-      stateId: 'worker-behind',
-      sweepIntervalMs: 3_600_000,
-      sweepGraceMs: 3_600_000,
-      workerBehind: () => behind,
-      onStarted: (event) => started.push(event._id),
-    });
-    const eventId = await emitTestEvent(ctx);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(started).toEqual([]);
-    expect((await eventsCollection(ctx.db).findOne({ _id: eventId }))?.status).toBe('pending');
-
-    behind = false;
-    await allDelivered([eventId]);
-    expect(started).toEqual([eventId]);
-  });
-
   it('two dispatchers at once deliver each event exactly once', async () => {
     await dispatcher({ stateId: 'dispatcher-a', sweepGraceMs: 0 });
     await dispatcher({ stateId: 'dispatcher-b', sweepGraceMs: 0 });
