@@ -180,6 +180,7 @@ export class Dispatcher {
       failure ??= { error };
       changed.notify();
     };
+    const readAhead = Math.max(1, this.options.readAhead);
     const reader = (async () => {
       const first = await stream.tryNext(); // opens the stream: later inserts are seen
       this.onStreamReady?.();
@@ -190,12 +191,15 @@ export class Dispatcher {
           queue.push(String(change.fullDocument?.organization_id ?? ''), { event: change.fullDocument, seq });
           changed.notify();
         }
-        while (checkpoint.outstanding >= this.options.readAhead && !this.stopped && !failure) await changed.wait();
+        while (checkpoint.outstanding >= readAhead && !this.stopped && !failure) await changed.wait();
         if (this.stopped || failure) return;
         change = await stream.next();
       }
     })();
-    reader.catch(fail);
+    // Closing the stream on stop() fails a pending read: that is the end, not a failure.
+    reader.catch((error: unknown) => {
+      if (!this.stopped) fail(error);
+    });
 
     // Bookkeeping: started events are marked `dispatched`, then the checkpoint moves past
     // every change handled so far, in one pair of writes however many finished meanwhile.
@@ -204,8 +208,11 @@ export class Dispatcher {
     const startedIds: string[] = [];
     let bookkeeping: Promise<void> | undefined;
     let dirty = false;
+    // After a failed write nothing more is written: a later checkpoint could pass events
+    // whose marking failed. The stream then resumes from the last checkpoint written.
+    let writeFailed = false;
     const writeBookkeeping = async () => {
-      while (dirty) {
+      while (dirty && !writeFailed) {
         dirty = false;
         const ids = startedIds.splice(0);
         const advance = checkpoint.takeAdvance();
@@ -215,11 +222,15 @@ export class Dispatcher {
     };
     const scheduleBookkeeping = () => {
       dirty = true;
+      if (writeFailed) return;
       bookkeeping ??= writeBookkeeping()
-        .catch(fail)
+        .catch((error: unknown) => {
+          writeFailed = true;
+          fail(error);
+        })
         .finally(() => {
           bookkeeping = undefined;
-          if (dirty && !failure) scheduleBookkeeping(); // work that came as this run ended
+          if (dirty && !writeFailed) scheduleBookkeeping(); // work that came as this run ended
           changed.notify();
         });
     };
@@ -250,11 +261,9 @@ export class Dispatcher {
       await reader.catch(() => undefined);
       await Promise.allSettled(inFlight);
       while (bookkeeping) await bookkeeping;
-      // What started before the stop is recorded, unless a write has already failed.
-      if (!failure) {
-        dirty = true;
-        await writeBookkeeping().catch(() => undefined);
-      }
+      // What started before the stop (or a read failure) is recorded, unless a write failed.
+      dirty = true;
+      await writeBookkeeping().catch(() => undefined);
     }
     if (failure) throw failure.error;
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { DeliverEventInput } from '../domain/delivery-plan';
@@ -19,6 +20,15 @@ export function eventSearchAttributes(event: EventIdentity): SearchAttributePair
   ];
 }
 
+/** Temporal rejects a fairness key over this many bytes, fairness on or off. */
+const FAIRNESS_KEY_MAX_BYTES = 64;
+
+/** The organization as a fairness key: as is when it fits, else a hash of it (still one key per organization). */
+export function fairnessKeyOf(organizationId: string): string {
+  if (Buffer.byteLength(organizationId) <= FAIRNESS_KEY_MAX_BYTES) return organizationId;
+  return `sha256:${createHash('sha256').update(organizationId).digest('hex').slice(0, 40)}`;
+}
+
 /**
  * Starts the event's workflow with workflow id = event id. A second start for the same
  * event, whether the first is running or finished, is rejected by Temporal and counts as
@@ -38,7 +48,7 @@ export async function startEventWorkflow(
     requestEagerStart: options.eager,
     typedSearchAttributes: eventSearchAttributes(event),
     // With fairness on in the server's matching service, each organization's backlog gets
-    // its turn; servers without it ignore the key.
-    priority: { fairnessKey: event.organization_id },
+    // its turn; with it off, the key is checked and otherwise unused.
+    priority: { fairnessKey: fairnessKeyOf(event.organization_id) },
   });
 }

@@ -123,6 +123,16 @@ describe('dispatcher', () => {
     expect(startOrder).toEqual([after]);
   });
 
+  it('starts the workflow of an organization whose id is longer than a Temporal fairness key', async () => {
+    const started: string[] = [];
+    await dispatcher({ stateId: 'long-organization', onStarted: (event) => started.push(event._id) });
+    const eventId = await emitTestEvent(ctx, { organizationId: `org_${'l'.repeat(150)}` });
+    await eventually(async () => started.includes(eventId), 15_000, 'event with a long organization id started');
+    const history = await ctx.client.workflow.getHandle(eventId).fetchHistory();
+    const key = history.events?.[0]?.workflowExecutionStartedEventAttributes?.priority?.fairnessKey;
+    expect(key).toMatch(/^sha256:[0-9a-f]{40}$/);
+  });
+
   it('two dispatchers at once deliver each event exactly once', async () => {
     await dispatcher({ stateId: 'dispatcher-a', sweepGraceMs: 0 });
     await dispatcher({ stateId: 'dispatcher-b', sweepGraceMs: 0 });

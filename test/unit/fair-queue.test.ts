@@ -40,6 +40,17 @@ describe('FairQueue', () => {
     expect(taken).toEqual(Array.from({ length: 10_000 }, (_, i) => i));
   });
 
+  it('keeps order when items arrive after a compaction', () => {
+    const queue = new FairQueue<number>();
+    for (let i = 0; i < 3000; i++) queue.push('a', i);
+    const taken: number[] = [];
+    for (let i = 0; i < 2000; i++) taken.push(queue.shift()!); // compacts with 1,000 left
+    for (let i = 3000; i < 3500; i++) queue.push('a', i);
+    taken.push(...drain(queue));
+    expect(taken).toEqual(Array.from({ length: 3500 }, (_, i) => i));
+    expect(queue.size).toBe(0);
+  });
+
   it('is empty when new', () => {
     expect(new FairQueue<number>().shift()).toBeUndefined();
   });

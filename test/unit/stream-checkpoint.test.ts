@@ -34,4 +34,18 @@ describe('StreamCheckpoint', () => {
     expect(checkpoint.outstanding).toBe(0);
     expect(() => checkpoint.markDone(0)).toThrow(RangeError);
   });
+
+  it('compacts while later changes are still open, and finishes them after', () => {
+    const checkpoint = new StreamCheckpoint<number>();
+    const seqs = Array.from({ length: 3000 }, (_, i) => checkpoint.add(i));
+    // Finish the first 2,000: compaction runs with 1,000 changes still open.
+    for (const seq of seqs.slice(0, 2000)) checkpoint.markDone(seq);
+    expect(checkpoint.takeAdvance()).toBe(1999);
+    expect(checkpoint.outstanding).toBe(1000);
+    const more = Array.from({ length: 10 }, (_, i) => checkpoint.add(3000 + i));
+    // The open ones finish out of order, newest first.
+    for (const seq of [...seqs.slice(2000), ...more].reverse()) checkpoint.markDone(seq);
+    expect(checkpoint.takeAdvance()).toBe(3009);
+    expect(checkpoint.outstanding).toBe(0);
+  });
 });
