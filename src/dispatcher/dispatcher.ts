@@ -243,7 +243,10 @@ export class Dispatcher {
           continue;
         }
         const { event, seq } = queue.shift()!;
-        const start = this.startOne(event)
+        // Eager start hands the first task straight to the worker, ahead of anything queued
+        // in Temporal; with a backlog here it would also jump other organizations' tasks
+        // waiting there, so behind a backlog the task goes through the fair task queue.
+        const start = this.startOne(event, { eager: this.options.eagerStart && queue.size === 0 })
           .then((started) => {
             if (started) startedIds.push(event._id);
             checkpoint.markDone(seq); // after its id is queued: a checkpoint never passes an unmarked event
@@ -294,7 +297,7 @@ export class Dispatcher {
    * was invalid. A document the engine wrote wrongly is failed with the reason, never
    * silently skipped.
    */
-  private async startOne(raw: EventDocument): Promise<boolean> {
+  private async startOne(raw: EventDocument, options: { eager: boolean } = { eager: false }): Promise<boolean> {
     let event: EventDocument;
     try {
       event = parseStoredEvent(raw);
@@ -305,14 +308,14 @@ export class Dispatcher {
       return false;
     }
     this.options.recentEvents?.remember(event);
-    return this.startWithRetry(event);
+    return this.startWithRetry(event, options.eager);
   }
 
-  private async startWithRetry(event: EventDocument): Promise<boolean> {
+  private async startWithRetry(event: EventDocument, eager: boolean): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         await startEventWorkflow(this.options.client, this.options.taskQueue, event, {
-          eager: this.options.eagerStart,
+          eager,
         });
         this.options.onStarted?.(event, Date.now() - new Date(event.created_at).getTime());
         return true;

@@ -1,0 +1,50 @@
+import { temporal } from '@temporalio/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findEvent } from '../../src/store/event-store';
+import { startEventWorkflow } from '../../src/temporal/start-event-workflow';
+import { createTestContext, type TestContext } from '../support/context';
+import { emitTestEvent } from '../support/fixtures';
+
+const { EventType } = temporal.api.enums.v1;
+
+/**
+ * The dev server hookrelay ships runs with matching.enableFairness, and each workflow is
+ * started with its organization as fairness key: a task queue backlog is then served in
+ * turn across organizations instead of in arrival order.
+ */
+describe('Temporal task queue fairness', () => {
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('temporal-fairness');
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  it('serves a late organization\'s task before most of a backlog queued ahead of it', async () => {
+    // Started with no worker polling, so every first workflow task waits in the backlog.
+    const burst: string[] = [];
+    for (let i = 0; i < 300; i++) burst.push(await emitTestEvent(ctx, { organizationId: 'org_fair_burst' }));
+    const late = await emitTestEvent(ctx, { organizationId: 'org_fair_late' });
+    for (const id of [...burst, late]) {
+      const event = await findEvent(ctx.db, id);
+      await startEventWorkflow(ctx.client, ctx.taskQueue, event!);
+    }
+
+    await ctx.startWorker();
+    // No subscribers: each workflow resolves nothing and completes in its first task.
+    const pickedUp = new Map<string, number>();
+    for (const id of [...burst, late]) {
+      const handle = ctx.client.workflow.getHandle(id);
+      await handle.result();
+      const history = await handle.fetchHistory();
+      const started = history.events?.find((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+      pickedUp.set(id, Number(started?.eventTime?.seconds ?? 0) * 1e9 + (started?.eventTime?.nanos ?? 0));
+    }
+    const order = [...pickedUp.entries()].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+    // In arrival order it would be last (301st); in turn, among the first few.
+    expect(order.indexOf(late)).toBeLessThan(30);
+  }, 120_000);
+});
