@@ -244,9 +244,11 @@ export class Dispatcher {
         }
         const { event, seq } = queue.shift()!;
         // Eager start hands the first task straight to the worker, ahead of anything queued
-        // in Temporal; with a backlog here it would also jump other organizations' tasks
-        // waiting there, so behind a backlog the task goes through the fair task queue.
-        const start = this.startOne(event, { eager: this.options.eagerStart && queue.size === 0 })
+        // in Temporal. Only when this is the one event being started: otherwise a burst's
+        // tasks would take every slot that frees up, ahead of other organizations' tasks
+        // waiting in Temporal's task queue, which serves organizations in turn.
+        const eager = this.options.eagerStart && queue.size === 0 && inFlight.size === 0;
+        const start = this.startOne(event, { eager })
           .then((started) => {
             if (started) startedIds.push(event._id);
             checkpoint.markDone(seq); // after its id is queued: a checkpoint never passes an unmarked event
@@ -278,7 +280,10 @@ export class Dispatcher {
     return started.length;
   }
 
-  /** Starts the events' workflows; returns the ids of those started (or already running). */
+  /**
+   * Starts the events' workflows (the sweep's: never eagerly, they come as a batch);
+   * returns the ids of those started (or already running).
+   */
   private async startEvents(raw: EventDocument[]): Promise<string[]> {
     const started: string[] = [];
     let next = 0;
