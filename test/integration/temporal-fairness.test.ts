@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findEvent } from '../../src/store/event-store';
 import { startEventWorkflow } from '../../src/temporal/start-event-workflow';
 import { createTestContext, type TestContext } from '../support/context';
-import { emitTestEvent } from '../support/fixtures';
+import { emitTestEvent, eventually } from '../support/fixtures';
 
 const { EventType } = temporal.api.enums.v1;
 
@@ -33,6 +33,17 @@ describe('Temporal task queue fairness', () => {
       await startEventWorkflow(ctx.client, ctx.taskQueue, event!);
     }
 
+    // Starting a workflow hands its first task to matching asynchronously: wait until all
+    // of them are in the backlog, so the late one is there before any is served.
+    await eventually(async () => {
+      const { stats } = await ctx.connection.workflowService.describeTaskQueue({
+        namespace: ctx.config.TEMPORAL_NAMESPACE,
+        taskQueue: { name: ctx.taskQueue },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        reportStats: true,
+      });
+      return Number(stats?.approximateBacklogCount ?? 0) >= 301;
+    }, 60_000, 'all 301 first workflow tasks in the backlog');
     await ctx.startWorker();
     // No subscribers: each workflow resolves nothing and completes in its first task.
     const ids = [...burst, late];
