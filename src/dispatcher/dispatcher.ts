@@ -182,9 +182,8 @@ export class Dispatcher {
     };
     const readAhead = Math.max(1, this.options.readAhead);
     const reader = (async () => {
-      const first = await stream.tryNext(); // opens the stream: later inserts are seen
+      let change = await stream.tryNext(); // opens the stream: later inserts are seen
       this.onStreamReady?.();
-      let change = first;
       while (!this.stopped && !failure) {
         if (change) {
           const seq = checkpoint.add(change._id);
@@ -203,13 +202,13 @@ export class Dispatcher {
 
     // Bookkeeping: started events are marked `dispatched`, then the checkpoint moves past
     // every change handled so far, in one pair of writes however many finished meanwhile.
-    // It runs beside the starts, so an event never waits for another's writes; a failed
-    // write stops the stream, which resumes from the last checkpoint written.
+    // It runs beside the starts, so an event never waits for another's writes.
     const startedIds: string[] = [];
     let bookkeeping: Promise<void> | undefined;
     let dirty = false;
-    // After a failed write nothing more is written: a later checkpoint could pass events
-    // whose marking failed. The stream then resumes from the last checkpoint written.
+    // A failed write stops the stream, which resumes from the last checkpoint written;
+    // nothing more is written meanwhile, as a later checkpoint could pass events whose
+    // marking failed.
     let writeFailed = false;
     const writeBookkeeping = async () => {
       while (dirty && !writeFailed) {
