@@ -6,6 +6,7 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
 } from 'mongodb';
+import { isTemporalUnavailable } from '../temporal/temporal-unavailable';
 import { ApiError, ERROR_TYPES, errorBody, type ErrorType } from './errors';
 
 /** Fastify's own client errors, in our registry's names. */
@@ -37,8 +38,9 @@ const MESSAGES: Partial<Record<ErrorType, string>> = {
 };
 
 /**
- * Every error leaves in Mixpeek's shape. Client mistakes keep their 4xx; anything
- * else is a 500 whose message reveals nothing (the log has the stack).
+ * Every error leaves in Mixpeek's shape. Client mistakes keep their 4xx; MongoDB or
+ * Temporal out of reach is a 503 with Retry-After; anything else is a 500 whose message
+ * reveals nothing (the log has the stack).
  */
 export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
@@ -51,13 +53,14 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): v
       const details = type === 'PayloadTooLarge' ? { limit_bytes: bodyLimit } : null;
       return reply.code(ERROR_TYPES[type]).send(errorBody(type, MESSAGES[type] ?? error.message, details));
     }
-    if (isDatabaseUnavailable(error)) {
+    const unavailable = unavailableDependency(error);
+    if (unavailable) {
       // A restart or failover, not a bug: say so, and that a retry will do.
-      request.log.warn({ err: error }, 'MongoDB unavailable');
+      request.log.warn({ err: error }, `${unavailable} unavailable`);
       return reply
         .code(503)
         .header('retry-after', '5')
-        .send(errorBody('ServiceUnavailable', 'the database is unavailable: retry shortly'));
+        .send(errorBody('ServiceUnavailable', UNAVAILABLE_MESSAGES[unavailable]));
     }
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send(errorBody('InternalError', 'internal error'));
@@ -67,6 +70,18 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): v
     const path = request.url.split('?')[0];
     return reply.code(404).send(errorBody('NotFound', `no route ${request.method} ${path}`, { method: request.method, path }));
   });
+}
+
+const UNAVAILABLE_MESSAGES = {
+  MongoDB: 'the database is unavailable: retry shortly',
+  Temporal: 'the workflow service is unavailable: retry shortly',
+} as const;
+
+/** Which dependency an error says is out of reach, if any. */
+function unavailableDependency(error: unknown): 'MongoDB' | 'Temporal' | undefined {
+  if (isDatabaseUnavailable(error)) return 'MongoDB';
+  if (isTemporalUnavailable(error)) return 'Temporal';
+  return undefined;
 }
 
 /** Server answers that mean "not the primary / shutting down right now" (restarts, failovers). */

@@ -128,11 +128,46 @@ async function settleOpenDelivery(db: Db, key: DeliveryKey, status: DeliveryStat
   );
 }
 
-/** A redelivery starts a fresh round on the same record (same webhook-id for receivers). */
-export async function reopenDeliveries(db: Db, eventId: string, webhookIds?: readonly string[], now = new Date()) {
-  await deliveriesCollection(db).updateMany(
-    { event_id: eventId, ...(webhookIds ? { webhook_id: { $in: [...webhookIds] } } : {}) },
-    { $set: { status: 'pending', next_retry_at: null, updated_at: now } },
+/** What a reopened delivery was before, so that a redelivery that could not start can put it back. */
+export interface ReopenedDelivery {
+  _id: string;
+  status: DeliveryStatus;
+  next_retry_at: Date | null;
+  updated_at: Date;
+}
+
+/**
+ * A redelivery starts a fresh round on the same record (same webhook-id for receivers).
+ * Returns the records as they were, for `restoreReopenedDeliveries`.
+ */
+export async function reopenDeliveries(
+  db: Db,
+  eventId: string,
+  webhookIds?: readonly string[],
+  now = new Date(),
+): Promise<{ reopenedAt: Date; before: ReopenedDelivery[] }> {
+  const filter = { event_id: eventId, ...(webhookIds ? { webhook_id: { $in: [...webhookIds] } } : {}) };
+  const before = await deliveriesCollection(db)
+    .find(filter, { projection: { _id: 1, status: 1, next_retry_at: 1, updated_at: 1 } })
+    .toArray();
+  await deliveriesCollection(db).updateMany(filter, { $set: { status: 'pending', next_retry_at: null, updated_at: now } });
+  return { reopenedAt: now, before };
+}
+
+/**
+ * Puts reopened records back as they were when their redelivery never started. A record
+ * changed since the reopen (by a run still going) is left as it is.
+ */
+export async function restoreReopenedDeliveries(db: Db, reopened: { reopenedAt: Date; before: readonly ReopenedDelivery[] }) {
+  if (reopened.before.length === 0) return;
+  await deliveriesCollection(db).bulkWrite(
+    reopened.before.map((record) => ({
+      updateOne: {
+        filter: { _id: record._id, status: 'pending' as const, updated_at: reopened.reopenedAt },
+        update: { $set: { status: record.status, next_retry_at: record.next_retry_at, updated_at: record.updated_at } },
+      },
+    })),
+    { ordered: false },
   );
 }
 

@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { DeliverEventInput } from '../domain/delivery-plan';
 import type { EventDocument } from '../store/event-store';
-import { eventSearchAttributes } from './start-event-workflow';
+import { eventSearchAttributes, fairnessKeyOf } from './start-event-workflow';
 
 export interface RedeliveryStart {
   workflowId: string;
@@ -16,8 +16,9 @@ export function redeliveryWorkflowId(eventId: string, atMs: number): string {
 
 /**
  * A new deliverEvent run for an event that already had its own (workflow id = event
- * id), restricted to `webhookIds` when given. Same task queue and search attributes as
- * startEventWorkflow, so it shows up next to the original in the Temporal UI.
+ * id), restricted to `webhookIds` when given. Same task queue, search attributes and
+ * fairness key as startEventWorkflow, so it shows up next to the original in the
+ * Temporal UI and waits its organization's turn.
  */
 export async function startRedeliveryWorkflow(
   client: Client,
@@ -37,6 +38,8 @@ export async function startRedeliveryWorkflow(
         args: [input],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: eventSearchAttributes(event),
+        // Its organization's turn in the task queue, like the event's first run.
+        priority: { fairnessKey: fairnessKeyOf(event.organization_id) },
       });
       return { workflowId, runId: handle.firstExecutionRunId };
     } catch (error) {

@@ -49,6 +49,9 @@ describe('event status after a partial redelivery', () => {
     await reopenDeliveries(ctx.db, eventId, [a.webhook._id]);
     const onlyGood = await startRedeliveryWorkflow(ctx.client, ctx.taskQueue, event, [a.webhook._id]);
     await settledAs(eventId, onlyGood.workflowId, 'partially_failed');
+    // A redelivery waits its organization's turn in the task queue, as the first run did.
+    const history = await ctx.client.workflow.getHandle(onlyGood.workflowId).fetchHistory();
+    expect(history.events?.[0]?.workflowExecutionStartedEventAttributes?.priority?.fairnessKey).toBe(org);
 
     await reopenDeliveries(ctx.db, eventId, [b.webhook._id]);
     const onlyFlaky = await startRedeliveryWorkflow(ctx.client, ctx.taskQueue, event, [b.webhook._id], Date.now() + 1);

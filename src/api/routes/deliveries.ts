@@ -7,10 +7,11 @@ import {
   findEventDeliveries,
   listWebhookDeliveries,
   reopenDeliveries,
+  restoreReopenedDeliveries,
 } from '../../store/delivery-store';
 import { findEvent } from '../../store/event-store';
 import { findWebhook, webhooksCollection } from '../../store/webhook-store';
-import { startRedeliveryWorkflow } from '../../temporal/start-redelivery-workflow';
+import { startRedeliveryWorkflow, type RedeliveryStart } from '../../temporal/start-redelivery-workflow';
 import { parseBody } from '../body';
 import type { ApiDeps } from '../deps';
 import { ApiError, fieldError, notFound, type FieldError } from '../errors';
@@ -23,6 +24,8 @@ import { webhookParamsSchema } from './webhooks';
 
 const BASE = '/v1/organizations/webhooks';
 const TAGS = ['Deliveries'];
+/** How long a redelivery waits for Temporal to accept the new run before answering 503. */
+const REDELIVERY_START_DEADLINE_MS = 5_000;
 
 const deliveriesQuerySchema = pageQuery({
   status: z
@@ -144,7 +147,7 @@ export async function deliveryRoutes(app: FastifyInstance, { deps }: { deps: Api
         body: redeliverRequestSchema,
         bodyOptional: true,
         responses: { 202: { description: 'Accepted: the new run has started', schema: redeliverResponseSchema } },
-        errors: [400, 401, 404, 409, 413, 415, 422],
+        errors: [400, 401, 404, 409, 413, 415, 422, 503],
       }),
     },
     async (request, reply) => {
@@ -161,8 +164,20 @@ export async function deliveryRoutes(app: FastifyInstance, { deps }: { deps: Api
       const webhookIds = body.webhook_ids ? [...new Set(body.webhook_ids)] : undefined;
       if (webhookIds) await assertActiveWebhooks(webhookIds, body.webhook_ids!, request.organizationId);
       // Only records the new run will settle again: not those of webhooks since deactivated or deleted.
-      await reopenDeliveries(db, event._id, webhookIds ?? (await activeTargetsOf(event._id, request.organizationId)));
-      const run = await startRedeliveryWorkflow(temporal, config.TEMPORAL_TASK_QUEUE, event, webhookIds);
+      const reopened = await reopenDeliveries(db, event._id, webhookIds ?? (await activeTargetsOf(event._id, request.organizationId)));
+      let run: RedeliveryStart;
+      try {
+        // Bounded, so a caller hears "unavailable, retry" rather than waiting on the client's own retries.
+        run = await temporal.withDeadline(Date.now() + REDELIVERY_START_DEADLINE_MS, () =>
+          startRedeliveryWorkflow(temporal, config.TEMPORAL_TASK_QUEUE, event, webhookIds),
+        );
+      } catch (error) {
+        // No run will settle them: the records go back to what they were, and the caller may retry.
+        await restoreReopenedDeliveries(db, reopened).catch((restoreError: unknown) =>
+          request.log.error({ err: restoreError, event_id: event._id }, 'could not restore the deliveries of a redelivery that did not start'),
+        );
+        throw error;
+      }
       return reply.code(202).send({
         event_id: event._id,
         webhook_ids: webhookIds ?? null,
