@@ -177,9 +177,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const liveStats = newInsertStats(eventIds.length);
     const inserting = insertAtSteadyRate({ db, eventIds, ratePerS: profile.ratePerS, signal: abort.signal, stats: liveStats });
     const insertedSoFar = () => liveStats.inserted;
+    const answeredSoFar = () => receivers.reduce((sum, r) => sum + [...r.deliveries.values()].filter((d) => d.ok > 0).length, 0);
     const progress = setInterval(() => {
-      const ok = receivers.reduce((sum, r) => sum + [...r.deliveries.values()].filter((d) => d.ok > 0).length, 0);
-      log(`progress: ${insertedSoFar()}/${profile.events} events inserted, ${ok}/${profile.events * profile.subscribers} deliveries answered 2xx`);
+      log(`progress: ${insertedSoFar()}/${profile.events} events inserted, ${answeredSoFar()}/${profile.events * profile.subscribers} deliveries answered 2xx`);
     }, 30_000);
     cleanups.unshift(async () => clearInterval(progress));
     const controlling = runController({
@@ -203,6 +203,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
     if (options.signal?.aborted) throw new Error('chaos run interrupted');
     const insertPhaseS = (insertStats.finishedAt - insertStart) / 1000;
+    const answeredWhenInsertsEnded = answeredSoFar();
     const controllerEndedAtS = (Date.now() - insertStart) / 1000;
     log(
       `insert phase done: ${insertStats.inserted} events in ${insertPhaseS.toFixed(0)} s (${insertStats.retries} insert retries); ` +
@@ -222,10 +223,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     log(`receiver faults off at ${receiverFaultsS.toFixed(0)} s: ${attemptedPairs()}/${expectedPairs} deliveries attempted`);
     await Promise.all([...roles.values()].map((role) => role.waitReady(ROLE_READY_TIMEOUT_MS)));
     const settleStart = Date.now();
-    const answeredPairs = () => receivers.reduce((sum, r) => sum + [...r.deliveries.values()].filter((d) => d.ok > 0).length, 0);
     // The receivers' tallies are free to read; MongoDB is asked only once they are complete.
     const countOpen = async () => {
-      const missing = expectedPairs - answeredPairs();
+      const missing = expectedPairs - answeredSoFar();
       if (missing > 0) return { events: -1, deliveries: -1, records: -1, missing };
       const [events, deliveries, records] = await Promise.all([
         eventsCollection(db).countDocuments({ status: { $in: ['pending', 'dispatched'] } }),
@@ -263,6 +263,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       receivers,
       insertStats,
       insertPhaseS,
+      answeredWhenInsertsEnded,
       settleS,
       controllerEndedAtS,
       receiverFaultsS,
@@ -372,6 +373,7 @@ async function collectResult(args: {
   receivers: ChaosReceiver[];
   insertStats: InsertStats;
   insertPhaseS: number;
+  answeredWhenInsertsEnded: number;
   settleS: number;
   controllerEndedAtS: number;
   receiverFaultsS: number;
@@ -423,6 +425,15 @@ async function collectResult(args: {
       const insertedAt = args.insertStats.insertedAt.get(eventId);
       if (insertedAt !== undefined && receipt.firstOkAt !== undefined) latencies.push(receipt.firstOkAt - insertedAt);
     }
+  }
+
+  const dispatchedAt = await eventsCollection(db)
+    .find({ dispatched_at: { $exists: true } }, { projection: { _id: 1, dispatched_at: 1 } })
+    .toArray();
+  const dispatchLatencies: number[] = [];
+  for (const event of dispatchedAt) {
+    const insertedAt = args.insertStats.insertedAt.get(event._id);
+    if (insertedAt !== undefined && event.dispatched_at) dispatchLatencies.push(event.dispatched_at.getTime() - insertedAt);
   }
 
   const eventsOpen = (eventsByStatus.pending ?? 0) + (eventsByStatus.dispatched ?? 0);
@@ -538,6 +549,7 @@ async function collectResult(args: {
       attemptsRecorded,
       attemptsReceived: receivers.reduce((sum, r) => sum + r.attempts, 0),
       badRequests,
+      answeredWhenInsertsEnded: args.answeredWhenInsertsEnded,
     },
     lost: lostPairs.length,
     lostSample: lostPairs.slice(0, 20),
@@ -549,6 +561,7 @@ async function collectResult(args: {
     stuck: { total: eventsOpen + deliveriesOpen, events: eventsOpen, deliveries: deliveriesOpen, openWorkflows, sample: stuckSample },
     settleS: Math.round(args.settleS),
     latency: summarizeLatency(latencies),
+    dispatchLatency: summarizeLatency(dispatchLatencies),
     api,
     roles: roleStats,
     unexpectedExits,

@@ -78,6 +78,8 @@ export interface ChaosResult {
     attemptsReceived: number;
     /** Requests whose signature or envelope was wrong. */
     badRequests: number;
+    /** Deliveries answered 2xx when the last event was inserted (absent in older results). */
+    answeredWhenInsertsEnded?: number;
   };
   /** (event, subscriber) pairs that never got a 2xx answer. Must be 0. */
   lost: number;
@@ -100,6 +102,12 @@ export interface ChaosResult {
   };
   settleS: number;
   latency: LatencySummary;
+  /**
+   * Insert → marked `dispatched` (its workflow started), from the inserter's clock and
+   * the event's `dispatched_at`: where latency comes from the dispatcher rather than
+   * delivery. Absent in results written before it was measured.
+   */
+  dispatchLatency?: LatencySummary;
   api: {
     requests: number;
     ok: number;

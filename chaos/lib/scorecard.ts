@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { repoRoot, toolsDir } from '../../src/infra/repo-root';
-import type { ChaosResult } from './results';
+import type { ChaosResult, LatencySummary } from './results';
 
 /** Full runs' JSON, committed: the scorecard is rebuilt from the latest. */
 export const RESULTS_DIR = join(repoRoot(), 'chaos', 'results');
@@ -86,11 +86,18 @@ export function renderScorecard(source: string, r: ChaosResult): string {
   row('**Stuck** (must be 0)', `**${n(r.stuck.total)}**: ${r.stuck.events} events pending or dispatched, ${r.stuck.deliveries} deliveries unsettled, ${r.stuck.openWorkflows < 0 ? 'open workflows not counted' : `${r.stuck.openWorkflows} workflows still running`}`);
   row('Duplicates (at-least-once)', `${n(r.duplicates.deliveries)} deliveries answered 2xx more than once (${pct(r.duplicates.deliveries, r.deliveries.expected)}; ${n(r.duplicates.extraAnswers)} extra answers)`);
   row('Settled', `every event \`${Object.keys(r.events.byStatus).join('`, `')}\`, every delivery \`${Object.keys(r.deliveries.byStatus).join('`, `')}\`, ${r.settleS} s after faults stopped`);
+  const latency = (l: LatencySummary) =>
+    `p50 ${l.p50S.toFixed(1)} s, p95 ${l.p95S.toFixed(1)} s, p99 ${l.p99S.toFixed(1)} s, max ${l.maxS.toFixed(1)} s`;
+  const answered = r.deliveries.answeredWhenInsertsEnded;
   row(
     'Delivery latency (insert → first 2xx)',
-    `p50 ${r.latency.p50S.toFixed(1)} s, p95 ${r.latency.p95S.toFixed(1)} s, p99 ${r.latency.p99S.toFixed(1)} s, max ${r.latency.maxS.toFixed(1)} s ` +
-      '(mostly the backlog built while the worker was down: see below)',
+    latency(r.latency) +
+      (answered === undefined
+        ? ''
+        : ` (${n(answered)} of ${n(r.deliveries.expected)} deliveries were answered by the time the last event was inserted: ` +
+          'the rest waited in a backlog the roles worked off once faults stopped)'),
   );
+  if (r.dispatchLatency) row('Dispatch latency (insert → workflow started)', latency(r.dispatchLatency));
   row('API during the run', `${n(r.api.requests)} requests; 5xx outside fault windows: **${r.api.serverErrorsOutsideFaultWindows}**; inside: ${r.api.serverErrorsInFaultWindows} (${statusList(r.api.serverErrorStatuses)})`);
   row('SSRF forms blocked / tried', ssrf ? `${n(ssrf.report.blocked)} / ${n(ssrf.report.tried)} (${ssrf.date})` : 'not run');
   row('API fuzzing: requests, 5xx', fuzz ? `${n(fuzz.report.requests)} requests, ${n(fuzz.report.server_errors)} 5xx, ${n(fuzz.report.schema_violations)} schema violations (${fuzz.date})` : 'not run');
