@@ -251,10 +251,30 @@ export function computeTargets(scenarios: BenchReport['scenarios']): TargetCheck
       baselineLabel: 'healthy p99 alone, same run, measured before the steady run',
       check: { value: overload.burst.p99Ratio, label: '× unloaded', comparison: '<=', limit: 2 },
     });
-    const maxInFlight = Math.max(overload.steady.slow.maxInFlight, overload.burst.slow.maxInFlight);
+    // Absent in reports written before the shared run existed.
+    const shared = overload.shared as OverloadResult['shared'] | undefined;
+    if (shared) {
+      add({
+        note: overloadProblems(shared.withSlow),
+        id: 'overload-shared-p99',
+        target:
+          `healthy insert-to-receipt p99 of ${overload.slowEvents.toLocaleString('en-US')} events at ${overload.slowRatePerS} ev/s ` +
+          `that also go to an endpoint taking ${overload.slowHoldS} s per request ≤ 2 × the same events' p99 without it`,
+        measured: shared.withSlow.overloaded.latencyMs.p99,
+        unit: 'ms',
+        baseline: shared.alone.latencyMs.p99,
+        baselineLabel: 'healthy p99 of as many events at the same rate, healthy endpoint alone, same process',
+        check: { value: shared.withSlow.p99Ratio, label: '× alone', comparison: '<=', limit: 2 },
+      });
+    }
+    const maxInFlight = Math.max(
+      overload.steady.slow.maxInFlight,
+      overload.burst.slow.maxInFlight,
+      shared?.withSlow.slow.maxInFlight ?? 0,
+    );
     add({
       id: 'overload-endpoint-concurrency',
-      target: `slow endpoint's requests in flight ≤ HOOKRELAY_ENDPOINT_CONCURRENCY (${overload.endpointConcurrency}), most of both runs`,
+      target: `slow endpoint's requests in flight ≤ HOOKRELAY_ENDPOINT_CONCURRENCY (${overload.endpointConcurrency}), most of all runs`,
       measured: maxInFlight,
       unit: 'requests',
       baseline: overload.endpointConcurrency,
@@ -493,10 +513,32 @@ function renderOverload(overload: OverloadResult): string {
       'the burst was dispatched',
     ),
   ];
+  const shared = overload.shared as OverloadResult['shared'] | undefined;
+  if (shared) {
+    rows.push(
+      [
+        `shared: ${overload.slowEvents.toLocaleString('en-US')} events at ${overload.slowRatePerS} ev/s to the healthy endpoint alone ` +
+          `(fresh process, ${overload.warmupS} s warm-up; baseline of the next row)`,
+        pct(shared.alone.latencyMs),
+        '',
+        received(shared.alone),
+        '–',
+        '–',
+      ],
+      ...runRows(
+        'shared',
+        shared.withSlow,
+        `${overload.slowEvents.toLocaleString('en-US')} other events at ${overload.slowRatePerS} ev/s to the healthy endpoint and the slow one ` +
+          '(ratio: ÷ the row above)',
+        '',
+      ),
+    );
+  }
   return [
     `### Overload (healthy endpoint at ${overload.healthyRatePerS} ev/s; slow endpoint: ` +
       `${overload.slowEvents.toLocaleString('en-US')} events per run, each request held ${overload.slowHoldS} s, ` +
-      `arriving at ${overload.slowRatePerS} ev/s in the steady run and in one burst in the burst run)`,
+      `arriving at ${overload.slowRatePerS} ev/s in the steady run and in one burst in the burst run; ` +
+      'in the shared run, the slow endpoint and the healthy one both receive them)',
     '',
     table(
       [
@@ -516,10 +558,10 @@ function renderOverload(overload: OverloadResult): string {
     '',
     table(
       ['run', 'dispatch', 'hand-off to the worker', 'in the worker'],
-      (['control', 'steady', 'burst'] as const).map((name) => {
-        const waits = overload[name].slowestWaits;
-        return [name, n(waits?.dispatchMs), n(waits?.handOffMs), n(waits?.inWorkerMs)];
-      }),
+      [
+        ...(['control', 'steady', 'burst'] as const).map((name) => [name, overload[name].slowestWaits] as const),
+        ...(shared ? [['shared', shared.withSlow.slowestWaits] as const] : []),
+      ].map(([name, waits]) => [name, n(waits?.dispatchMs), n(waits?.handOffMs), n(waits?.inWorkerMs)]),
     ),
   ].join('\n');
 }

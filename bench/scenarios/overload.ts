@@ -11,6 +11,10 @@
 // Control, in the same process between the two: the steady run's arrivals sent to an
 // endpoint that answers at once. It tells what the extra events cost the healthy stream
 // (CPU they share) from what the slow endpoint's slowness costs it.
+// Shared, in a third process: the slow endpoint's 1,000 events, at slowRatePerS, go to the
+// healthy endpoint as well (two subscribers of the same events). Its baseline is the
+// same events to the healthy endpoint alone, in the same process just before: what the
+// slow sibling of each delivery costs it, at the same load.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventsCollection } from '../../src/store/event-store';
@@ -55,6 +59,16 @@ export interface OverloadResult extends Omit<Profile['overload'], 'drainS'> {
   steady: OverloadRun;
   /** All slow events in one burst, in a fresh process. */
   burst: OverloadRun;
+  /** The slow endpoint's events to both endpoints, in a third process. */
+  shared: SharedRun;
+}
+
+/** The same events to the healthy endpoint alone, then to it and the slow endpoint. */
+export interface SharedRun {
+  /** slowEvents events at slowRatePerS, subscribed by the healthy endpoint only (after warmupS). */
+  alone: HealthyFigures;
+  /** slowEvents other events at slowRatePerS, subscribed by both; p99Ratio is against `alone`. */
+  withSlow: OverloadRun;
 }
 
 const HEALTHY_ORGANIZATION = 'org_bench_overload_healthy';
@@ -62,6 +76,9 @@ const HEALTHY_ORGANIZATION = 'org_bench_overload_healthy';
 const SLOW_ORGANIZATION = 'org_bench_overload_slow';
 // The control's endpoint, which answers at once, in an organization of its own as well.
 const FAST_ORGANIZATION = 'org_bench_overload_fast';
+// The shared run's events: subscribed by the healthy endpoint alone, and by it and the slow one.
+const SHARED_ALONE_ORGANIZATION = 'org_bench_overload_shared_alone';
+const SHARED_ORGANIZATION = 'org_bench_overload_shared';
 
 export async function runOverloadScenario(ctx: BenchContext): Promise<OverloadResult> {
   const settings = ctx.profile.overload;
@@ -110,6 +127,8 @@ export async function runOverloadScenario(ctx: BenchContext): Promise<OverloadRe
       unloadedP99: unloaded.latencyMs.p99,
     }),
   );
+  if (ctx.signal.aborted) throw new Error('interrupted');
+  const shared = await measureShared(ctx);
   return {
     healthyRatePerS: settings.healthyRatePerS,
     warmupS: settings.warmupS,
@@ -123,7 +142,55 @@ export async function runOverloadScenario(ctx: BenchContext): Promise<OverloadRe
     control,
     steady,
     burst,
+    shared,
   };
+}
+
+/**
+ * The shared run, in a process of its own: slowEvents events at slowRatePerS to the
+ * healthy endpoint alone (after a warm-up), then as many to it and the slow endpoint.
+ */
+async function measureShared(ctx: BenchContext): Promise<SharedRun> {
+  const settings = ctx.profile.overload;
+  const scope = await openHookrelayScope(ctx, 'overload-shared', ['start'], {
+    HOOKRELAY_ENDPOINT_CONCURRENCY: String(settings.endpointConcurrency),
+  });
+  try {
+    await seedSubscribers(ctx, scope.db, { organizationId: SHARED_ALONE_ORGANIZATION, healthy: 1 });
+    await seedSubscribers(ctx, scope.db, { organizationId: SHARED_ORGANIZATION, healthy: 1 });
+    const stream = { ratePerS: settings.slowRatePerS, durationS: settings.slowEvents / settings.slowRatePerS, drainS: settings.drainS };
+    ctx.log(`overload, shared run: ${settings.slowEvents} events at ${settings.slowRatePerS} events/s to the healthy endpoint alone`);
+    const alone = await measureOpenLoop(ctx, scope, { organizationId: SHARED_ALONE_ORGANIZATION, warmupS: settings.warmupS, ...stream });
+    ctx.log(`  healthy insert-to-receipt p99 ${alone.figures.latencyMs.p99} ms`);
+    const withSlow = await withReceiver(ctx, scope, SHARED_ORGANIZATION, settings.slowHoldS * 1000, async (slowReceiver) => {
+      ctx.log(
+        `overload, shared run: ${settings.slowEvents} events at ${settings.slowRatePerS} events/s to the healthy endpoint ` +
+          `and one that holds each request ${settings.slowHoldS} s`,
+      );
+      // Warm from the run before: every event is measured, and every one reaches the slow endpoint.
+      const loaded = await measureOpenLoop(ctx, scope, { organizationId: SHARED_ORGANIZATION, warmupS: 0, ...stream });
+      const slowCounts = slowReceiver.counts();
+      const dispatched = await eventsCollection(scope.db).countDocuments({
+        organization_id: SHARED_ORGANIZATION,
+        status: { $ne: 'pending' },
+      });
+      const p99Ratio = ratio(loaded.figures.latencyMs.p99, alone.figures.latencyMs.p99);
+      const waits = await slowestWaits(ctx.temporal, scope.db, loaded.samples);
+      ctx.log(
+        `  healthy insert-to-receipt p99 ${loaded.figures.latencyMs.p99} ms (× ${p99Ratio} the same events alone); ` +
+          `slow endpoint: ${slowCounts.received} requests, at most ${slowCounts.maxInFlight} in flight`,
+      );
+      return {
+        overloaded: loaded.figures,
+        slow: { ...slowCounts, dispatched },
+        p99Ratio,
+        ...(waits ? { slowestWaits: waits } : {}),
+      } satisfies OverloadRun;
+    });
+    return { alone: alone.figures, withSlow };
+  } finally {
+    await scope.close();
+  }
 }
 
 /**

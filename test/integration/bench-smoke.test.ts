@@ -81,11 +81,19 @@ describe('benchmark harness, smoke profile', () => {
     }
 
     expect([overload.endpointConcurrency, overload.slowEvents, overload.slowRatePerS].every(finite)).toBe(true);
-    for (const figures of [overload.unloaded, overload.control.overloaded, overload.steady.overloaded, overload.burst.overloaded]) {
+    const { shared } = overload;
+    for (const figures of [
+      overload.unloaded,
+      overload.control.overloaded,
+      overload.steady.overloaded,
+      overload.burst.overloaded,
+      shared.alone,
+      shared.withSlow.overloaded,
+    ]) {
       expect(figures.latencyMs.count).toBeGreaterThan(0);
       expect([figures.latencyMs.p50, figures.latencyMs.p95, figures.latencyMs.p99].every(finite)).toBe(true);
     }
-    for (const run of [overload.control, overload.steady, overload.burst]) {
+    for (const run of [overload.control, overload.steady, overload.burst, shared.withSlow]) {
       expect([run.p99Ratio, run.slow.received, run.slow.maxInFlight, run.slow.dispatched].every(finite)).toBe(true);
       // Read back from the events' documents and workflow histories.
       expect(run.slowestWaits?.events).toBeGreaterThan(0);
@@ -94,6 +102,12 @@ describe('benchmark harness, smoke profile', () => {
     }
     // The control's endpoint answers at once: every event reaches it during its run.
     expect(overload.control.slow.answered).toBe(overload.slowEvents);
+    // Each shared run's events all reach the healthy endpoint, and the slow one receives them too.
+    expect(shared.alone.measured).toBe(overload.slowEvents);
+    expect(shared.alone.received).toBe(shared.alone.sent);
+    expect(shared.withSlow.overloaded.measured).toBe(overload.slowEvents);
+    expect(shared.withSlow.overloaded.received).toBe(overload.slowEvents);
+    expect(shared.withSlow.slow.received).toBeGreaterThan(0);
 
     expect(report.targets.map((t: { id: string }) => t.id)).toEqual([
       'latency-p50-10',
@@ -107,6 +121,7 @@ describe('benchmark harness, smoke profile', () => {
       'isolation',
       'overload-p99',
       'overload-burst-p99',
+      'overload-shared-p99',
       'overload-endpoint-concurrency',
       'worker-rss',
     ]);
