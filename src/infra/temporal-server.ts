@@ -24,6 +24,9 @@ export const DEV_SERVER_DYNAMIC_CONFIG = [
   // Task queue backlogs are served round-robin across fairness keys (the organization):
   // one organization's burst does not hold up the others'.
   'matching.enableFairness=true',
+  // That order holds within a partition: new tasks all go to one (reads still cover the
+  // default four, so tasks an earlier server spread over them are served).
+  'matching.numTaskqueueWritePartitions=1',
 ];
 const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=off'];
 
