@@ -43,6 +43,14 @@ export const envSchema = z.object({
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
+  /** `hookrelay worker` and `hookrelay dispatcher` serve GET /metrics on HOST at this port when set. */
+  HOOKRELAY_METRICS_PORT: z
+    .string()
+    .trim()
+    .regex(/^\d*$/, 'must be a port number')
+    .optional()
+    .transform((v) => (v ? Number(v) : undefined))
+    .pipe(z.number().int().max(65535).optional()),
   HOOKRELAY_ENCRYPTION_KEY: optionalString.pipe(
     z
       .string()

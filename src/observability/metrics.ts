@@ -12,7 +12,8 @@ export interface Metrics {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'hookrelay_process_' });
+  // prom-client's names already start with `process_` or `nodejs_`: hookrelay_process_cpu_seconds_total, …
+  collectDefaultMetrics({ register: registry, prefix: 'hookrelay_' });
   const attempts = new Counter({
     name: 'hookrelay_delivery_attempts_total',
     help: 'Delivery attempts by channel and outcome (delivered, retry, gone, permanent)',

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsCollection } from '../../src/store/event-store';
 import { startTestApi, type TestApi } from '../support/api';
 import { createTestContext, type TestContext } from '../support/context';
+import { cliEnvironment } from '../support/fixtures';
 
 const run = promisify(execFile);
 const BIN = resolve(__dirname, '../../bin/hookrelay.js');
@@ -23,14 +24,7 @@ describe('hookrelay healthcheck (the container health checks of docker-compose.y
   async function healthcheck(role: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string }> {
     try {
       const { stdout } = await run(process.execPath, [BIN, 'healthcheck', role], {
-        env: {
-          PATH: process.env.PATH,
-          MONGODB_URL: ctx.config.MONGODB_URL,
-          MONGODB_DB: ctx.config.MONGODB_DB,
-          TEMPORAL_ADDRESS: ctx.config.TEMPORAL_ADDRESS,
-          TEMPORAL_TASK_QUEUE: ctx.taskQueue,
-          ...env,
-        },
+        env: cliEnvironment(ctx, env),
         timeout: 60_000,
       });
       return { code: 0, stdout };

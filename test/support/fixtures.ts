@@ -107,3 +107,15 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
   }
   throw new Error(`${label} not reached in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
 }
+
+/** The environment of a `hookrelay` command run against the test's servers and task queue. */
+export function cliEnvironment(ctx: TestContext, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    MONGODB_URL: ctx.config.MONGODB_URL,
+    MONGODB_DB: ctx.config.MONGODB_DB,
+    TEMPORAL_ADDRESS: ctx.config.TEMPORAL_ADDRESS,
+    TEMPORAL_TASK_QUEUE: ctx.taskQueue,
+    ...extra,
+  };
+}

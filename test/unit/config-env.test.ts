@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/env';
+
+describe('HOOKRELAY_METRICS_PORT', () => {
+  it('is off when unset or empty, a port number when set', () => {
+    expect(loadConfig({}).HOOKRELAY_METRICS_PORT).toBeUndefined();
+    expect(loadConfig({ HOOKRELAY_METRICS_PORT: '' }).HOOKRELAY_METRICS_PORT).toBeUndefined();
+    expect(loadConfig({ HOOKRELAY_METRICS_PORT: ' 9464 ' }).HOOKRELAY_METRICS_PORT).toBe(9464);
+  });
+
+  it('refuses what is not a port, naming the variable', () => {
+    for (const value of ['http', '-1', '9464.5', '70000']) {
+      let error: unknown;
+      try {
+        loadConfig({ HOOKRELAY_METRICS_PORT: value });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, value).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).variable).toBe('HOOKRELAY_METRICS_PORT');
+    }
+  });
+});
