@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import type { ChannelKind } from './webhook-store';
 import { COLLECTIONS } from './collection-names';
@@ -40,6 +41,8 @@ export interface DeliveryDocument {
   delivered_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  /** Set by the redelivery that reopened the record last, so that only it can put the record back. */
+  reopen_token?: string;
 }
 
 export interface DeliveryKey {
@@ -136,35 +139,48 @@ export interface ReopenedDelivery {
   updated_at: Date;
 }
 
+/** The records one redelivery reopened, as they were before, and its token on them. */
+export interface Reopened {
+  token: string;
+  before: ReopenedDelivery[];
+}
+
 /**
  * A redelivery starts a fresh round on the same record (same webhook-id for receivers).
  * Returns the records as they were, for `restoreReopenedDeliveries`.
  */
-export async function reopenDeliveries(
-  db: Db,
-  eventId: string,
-  webhookIds?: readonly string[],
-  now = new Date(),
-): Promise<{ reopenedAt: Date; before: ReopenedDelivery[] }> {
-  const filter = { event_id: eventId, ...(webhookIds ? { webhook_id: { $in: [...webhookIds] } } : {}) };
+export async function reopenDeliveries(db: Db, eventId: string, webhookIds?: readonly string[], now = new Date()): Promise<Reopened> {
   const before = await deliveriesCollection(db)
-    .find(filter, { projection: { _id: 1, status: 1, next_retry_at: 1, updated_at: 1 } })
+    .find(
+      { event_id: eventId, ...(webhookIds ? { webhook_id: { $in: [...webhookIds] } } : {}) },
+      { projection: { _id: 1, status: 1, next_retry_at: 1, updated_at: 1 } },
+    )
     .toArray();
-  await deliveriesCollection(db).updateMany(filter, { $set: { status: 'pending', next_retry_at: null, updated_at: now } });
-  return { reopenedAt: now, before };
+  const token = randomUUID();
+  // Only the records read above: those are the ones this redelivery can put back.
+  await deliveriesCollection(db).updateMany(
+    { _id: { $in: before.map((record) => record._id) } },
+    { $set: { status: 'pending', next_retry_at: null, updated_at: now, reopen_token: token } },
+  );
+  return { token, before };
 }
 
 /**
- * Puts reopened records back as they were when their redelivery never started. A record
- * changed since the reopen (by a run still going) is left as it is.
+ * Puts the records a redelivery reopened back as they were, when its run never started.
+ * A record reopened since by another redelivery, or moved on from `pending` by a run, is
+ * left as it is. (Had the start gone through after all, its run records each attempt
+ * over what this puts back.)
  */
-export async function restoreReopenedDeliveries(db: Db, reopened: { reopenedAt: Date; before: readonly ReopenedDelivery[] }) {
+export async function restoreReopenedDeliveries(db: Db, reopened: Reopened) {
   if (reopened.before.length === 0) return;
   await deliveriesCollection(db).bulkWrite(
     reopened.before.map((record) => ({
       updateOne: {
-        filter: { _id: record._id, status: 'pending' as const, updated_at: reopened.reopenedAt },
-        update: { $set: { status: record.status, next_retry_at: record.next_retry_at, updated_at: record.updated_at } },
+        filter: { _id: record._id, reopen_token: reopened.token, status: 'pending' as const },
+        update: {
+          $set: { status: record.status, next_retry_at: record.next_retry_at, updated_at: record.updated_at },
+          $unset: { reopen_token: '' as const },
+        },
       },
     })),
     { ordered: false },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatcher/dispatcher';
-import { reopenDeliveries } from '../../src/store/delivery-store';
+import { deliveriesCollection, reopenDeliveries, restoreReopenedDeliveries, type DeliveryStatus } from '../../src/store/delivery-store';
 import { eventsCollection, findEvent } from '../../src/store/event-store';
 import { startRedeliveryWorkflow } from '../../src/temporal/start-redelivery-workflow';
 import { createTestContext, type TestContext } from '../support/context';
@@ -58,5 +58,61 @@ describe('event status after a partial redelivery', () => {
     await settledAs(eventId, onlyFlaky.workflowId, 'delivered');
     expect(good.requests).toHaveLength(2);
     expect(flaky.requests).toHaveLength(3);
+  });
+});
+
+/** A redelivery whose run never started puts back what it reopened, and nothing else. */
+describe('restoring the deliveries of a redelivery that did not start', () => {
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('reopen-restore');
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  async function record(id: string, eventId: string, status: DeliveryStatus, updatedAt: Date) {
+    await deliveriesCollection(ctx.db).insertOne({
+      _id: id,
+      event_id: eventId,
+      webhook_id: `wh_${id}`,
+      organization_id: 'org_restore',
+      event_type: 'collection.documents.written',
+      channel_index: 0,
+      channel: 'webhook',
+      status,
+      attempts: [],
+      attempt_count: 1,
+      next_retry_at: null,
+      delivered_at: null,
+      created_at: updatedAt,
+      updated_at: updatedAt,
+    });
+  }
+  const statusOf = async (id: string) => (await deliveriesCollection(ctx.db).findOne({ _id: id }))?.status;
+
+  it('puts each record back as it was, unless another redelivery reopened it since', async () => {
+    const earlier = new Date(Date.now() - 60_000);
+    await record('dlv_restore_a', 'evt_restore', 'failed', earlier);
+    await record('dlv_restore_b', 'evt_restore', 'delivered', earlier);
+
+    const first = await reopenDeliveries(ctx.db, 'evt_restore');
+    expect(await statusOf('dlv_restore_a')).toBe('pending');
+    // A second redelivery of one webhook reopens its record over the first one's.
+    const second = await reopenDeliveries(ctx.db, 'evt_restore', ['wh_dlv_restore_b']);
+
+    await restoreReopenedDeliveries(ctx.db, first);
+    const a = await deliveriesCollection(ctx.db).findOne({ _id: 'dlv_restore_a' });
+    expect(a).toMatchObject({ status: 'failed', updated_at: earlier });
+    expect(a?.reopen_token).toBeUndefined();
+    // Reopened since by the second: the first leaves it to that one.
+    expect(await statusOf('dlv_restore_b')).toBe('pending');
+
+    await restoreReopenedDeliveries(ctx.db, second);
+    // As the second found it (reopened by the first, whose run never started either).
+    expect(await statusOf('dlv_restore_b')).toBe('pending');
+    expect((await deliveriesCollection(ctx.db).findOne({ _id: 'dlv_restore_b' }))?.reopen_token).toBeUndefined();
   });
 });
