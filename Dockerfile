@@ -29,8 +29,9 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 # Without src/, bin/hookrelay.js runs dist/ (the package root is found by dist/workflows).
 # In a container the API must listen on every interface; PORT is the default 3000.
+# 9464: HOOKRELAY_METRICS_PORT of a worker or dispatcher run on its own (docker-compose.yml).
 ENV HOST=0.0.0.0
-EXPOSE 3000
+EXPOSE 3000 9464
 USER node
 ENTRYPOINT ["node", "bin/hookrelay.js"]
 CMD ["start"]

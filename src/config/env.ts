@@ -50,7 +50,7 @@ export const envSchema = z.object({
     .regex(/^\d*$/, 'must be a port number')
     .optional()
     .transform((v) => (v ? Number(v) : undefined))
-    .pipe(z.number().int().max(65535).optional()),
+    .pipe(z.number().int().min(1).max(65535).optional()),
   HOOKRELAY_ENCRYPTION_KEY: optionalString.pipe(
     z
       .string()

@@ -9,7 +9,7 @@ describe('HOOKRELAY_METRICS_PORT', () => {
   });
 
   it('refuses what is not a port, naming the variable', () => {
-    for (const value of ['http', '-1', '9464.5', '70000']) {
+    for (const value of ['http', '-1', '0', '9464.5', '70000']) {
       let error: unknown;
       try {
         loadConfig({ HOOKRELAY_METRICS_PORT: value });
