@@ -175,9 +175,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const timeline: FaultRecord[] = [];
     const insertStart = Date.now();
     const liveStats = newInsertStats(eventIds.length);
-    const inserting = insertAtSteadyRate({ db, eventIds, ratePerS: profile.ratePerS, signal: abort.signal, stats: liveStats });
-    const insertedSoFar = () => liveStats.inserted;
     const answeredSoFar = () => receivers.reduce((sum, r) => sum + [...r.deliveries.values()].filter((d) => d.ok > 0).length, 0);
+    // Deliveries answered when the last event went in (the controller may still be restarting a role).
+    let answeredWhenInsertsEnded = 0;
+    const inserting = insertAtSteadyRate({ db, eventIds, ratePerS: profile.ratePerS, signal: abort.signal, stats: liveStats }).then(
+      (stats) => {
+        answeredWhenInsertsEnded = answeredSoFar();
+        return stats;
+      },
+    );
+    const insertedSoFar = () => liveStats.inserted;
     const progress = setInterval(() => {
       log(`progress: ${insertedSoFar()}/${profile.events} events inserted, ${answeredSoFar()}/${profile.events * profile.subscribers} deliveries answered 2xx`);
     }, 30_000);
@@ -203,7 +210,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
     if (options.signal?.aborted) throw new Error('chaos run interrupted');
     const insertPhaseS = (insertStats.finishedAt - insertStart) / 1000;
-    const answeredWhenInsertsEnded = answeredSoFar();
     const controllerEndedAtS = (Date.now() - insertStart) / 1000;
     log(
       `insert phase done: ${insertStats.inserted} events in ${insertPhaseS.toFixed(0)} s (${insertStats.retries} insert retries); ` +

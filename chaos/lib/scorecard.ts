@@ -89,15 +89,21 @@ export function renderScorecard(source: string, r: ChaosResult): string {
   const latency = (l: LatencySummary) =>
     `p50 ${l.p50S.toFixed(1)} s, p95 ${l.p95S.toFixed(1)} s, p99 ${l.p99S.toFixed(1)} s, max ${l.maxS.toFixed(1)} s`;
   const answered = r.deliveries.answeredWhenInsertsEnded;
-  row(
-    'Delivery latency (insert → first 2xx)',
-    latency(r.latency) +
-      (answered === undefined
-        ? ''
-        : ` (${n(answered)} of ${n(r.deliveries.expected)} deliveries were answered by the time the last event was inserted: ` +
-          'the rest waited in a backlog the roles worked off once faults stopped)'),
-  );
-  if (r.dispatchLatency) row('Dispatch latency (insert → workflow started)', latency(r.dispatchLatency));
+  const backlog =
+    answered === undefined
+      ? ''
+      : answered < r.deliveries.expected
+        ? ` (${n(answered)} of ${n(r.deliveries.expected)} deliveries were answered by the time the last event was inserted: ` +
+          'the rest waited in a backlog the roles worked off afterwards)'
+        : ' (every delivery was answered by the time the last event was inserted)';
+  row('Delivery latency (insert → first 2xx)', latency(r.latency) + backlog);
+  if (r.dispatchLatency) {
+    // An event whose workflow finished before the dispatcher marked it has no dispatched_at.
+    row(
+      'Dispatch latency (insert → workflow started)',
+      `${latency(r.dispatchLatency)} (${n(r.dispatchLatency.count)} of ${n(r.events.inserted)} events)`,
+    );
+  }
   row('API during the run', `${n(r.api.requests)} requests; 5xx outside fault windows: **${r.api.serverErrorsOutsideFaultWindows}**; inside: ${r.api.serverErrorsInFaultWindows} (${statusList(r.api.serverErrorStatuses)})`);
   row('SSRF forms blocked / tried', ssrf ? `${n(ssrf.report.blocked)} / ${n(ssrf.report.tried)} (${ssrf.date})` : 'not run');
   row('API fuzzing: requests, 5xx', fuzz ? `${n(fuzz.report.requests)} requests, ${n(fuzz.report.server_errors)} 5xx, ${n(fuzz.report.schema_violations)} schema violations (${fuzz.date})` : 'not run');
