@@ -518,7 +518,7 @@ function renderOverload(overload: OverloadResult): string {
     rows.push(
       [
         `shared: ${overload.slowEvents.toLocaleString('en-US')} events at ${overload.slowRatePerS} ev/s to the healthy endpoint alone ` +
-          `(fresh process, ${overload.warmupS} s warm-up; baseline of the next row)`,
+          `(fresh process, ${overload.warmupS + overload.slowEvents / overload.slowRatePerS} s warm-up; baseline of the next row)`,
         pct(shared.alone.latencyMs),
         '',
         received(shared.alone),
