@@ -225,9 +225,9 @@ async function withSlowEndpoint<T>(
 
 /**
  * A receiver that holds each request `holdMs`, as a webhook of the organization (its only
- * one but in the shared run), for the time of `run`. The slow receiver closes before hookrelay stops: its held
- * requests fail at once, so hookrelay stops without waiting for them. The slow backlog is
- * left undelivered on purpose.
+ * one but in the shared run), for the time of `run`. The slow receiver closes before
+ * hookrelay stops: its held requests fail at once, so hookrelay stops without waiting for
+ * them. The slow backlog is left undelivered on purpose.
  */
 async function withReceiver<T>(
   ctx: BenchContext,

@@ -157,6 +157,7 @@ export async function reopenDeliveries(db: Db, eventId: string, webhookIds?: rea
     )
     .toArray();
   const token = randomUUID();
+  if (before.length === 0) return { token, before };
   // Only the records read above: those are the ones this redelivery can put back.
   await deliveriesCollection(db).updateMany(
     { _id: { $in: before.map((record) => record._id) } },

@@ -172,7 +172,8 @@ export async function deliveryRoutes(app: FastifyInstance, { deps }: { deps: Api
           startRedeliveryWorkflow(temporal, config.TEMPORAL_TASK_QUEUE, event, webhookIds),
         );
       } catch (error) {
-        // No run will settle them: the records go back to what they were, and the caller may retry.
+        // Most likely no run started: the records go back to what they were (a run that did
+        // start records its attempts over them), and the caller may retry.
         await restoreReopenedDeliveries(db, reopened).catch((restoreError: unknown) =>
           request.log.error({ err: restoreError, event_id: event._id }, 'could not restore the deliveries of a redelivery that did not start'),
         );
