@@ -251,8 +251,7 @@ export function computeTargets(scenarios: BenchReport['scenarios']): TargetCheck
       baselineLabel: 'healthy p99 alone, same run, measured before the steady run',
       check: { value: overload.burst.p99Ratio, label: '× unloaded', comparison: '<=', limit: 2 },
     });
-    // Absent in reports written before the shared run existed.
-    const shared = overload.shared as OverloadResult['shared'] | undefined;
+    const shared = overload.shared;
     if (shared) {
       add({
         note: overloadProblems(shared.withSlow),
@@ -513,7 +512,7 @@ function renderOverload(overload: OverloadResult): string {
       'the burst was dispatched',
     ),
   ];
-  const shared = overload.shared as OverloadResult['shared'] | undefined;
+  const shared = overload.shared;
   if (shared) {
     rows.push(
       [

@@ -59,8 +59,8 @@ export interface OverloadResult extends Omit<Profile['overload'], 'drainS'> {
   steady: OverloadRun;
   /** All slow events in one burst, in a fresh process. */
   burst: OverloadRun;
-  /** The slow endpoint's events to both endpoints, in a third process. */
-  shared: SharedRun;
+  /** The slow endpoint's events to both endpoints, in a third process (absent in reports written before it existed). */
+  shared?: SharedRun;
 }
 
 /** The same events to the healthy endpoint alone, then to it and the slow endpoint. */

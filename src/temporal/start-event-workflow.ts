@@ -9,7 +9,7 @@ import { startOnce, type StartResult } from './start-once';
 
 export type { StartResult };
 
-type EventIdentity = Pick<EventDocument, '_id' | 'event_type' | 'organization_id' | 'namespace_id'>;
+export type EventIdentity = Pick<EventDocument, '_id' | 'event_type' | 'organization_id' | 'namespace_id'>;
 
 /** Set at start so the Temporal UI finds an event's runs by type, organization and namespace. */
 export function eventSearchAttributes(event: EventIdentity): SearchAttributePair[] {
@@ -30,6 +30,19 @@ export function fairnessKeyOf(organizationId: string): string {
 }
 
 /**
+ * What every run for an event is started with, its first and any redelivery: search
+ * attributes, so the Temporal UI finds them together, and the organization as fairness
+ * key. With fairness on in the server's matching service, each organization's backlog
+ * gets its turn; with it off, the key is checked and otherwise unused.
+ */
+export function eventRunOptions(event: EventIdentity) {
+  return {
+    typedSearchAttributes: eventSearchAttributes(event),
+    priority: { fairnessKey: fairnessKeyOf(event.organization_id) },
+  };
+}
+
+/**
  * Starts the event's workflow with workflow id = event id. A second start for the same
  * event, whether the first is running or finished, is rejected by Temporal and counts as
  * success: that is what makes several dispatchers safe.
@@ -46,9 +59,6 @@ export async function startEventWorkflow(
     taskQueue,
     args: [input],
     requestEagerStart: options.eager,
-    typedSearchAttributes: eventSearchAttributes(event),
-    // With fairness on in the server's matching service, each organization's backlog gets
-    // its turn; with it off, the key is checked and otherwise unused.
-    priority: { fairnessKey: fairnessKeyOf(event.organization_id) },
+    ...eventRunOptions(event),
   });
 }

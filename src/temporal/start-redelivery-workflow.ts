@@ -1,8 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { DeliverEventInput } from '../domain/delivery-plan';
-import type { EventDocument } from '../store/event-store';
-import { eventSearchAttributes, fairnessKeyOf } from './start-event-workflow';
+import { eventRunOptions, type EventIdentity } from './start-event-workflow';
 
 export interface RedeliveryStart {
   workflowId: string;
@@ -23,7 +22,7 @@ export function redeliveryWorkflowId(eventId: string, atMs: number): string {
 export async function startRedeliveryWorkflow(
   client: Client,
   taskQueue: string,
-  event: Pick<EventDocument, '_id' | 'event_type' | 'organization_id' | 'namespace_id'>,
+  event: EventIdentity,
   webhookIds?: readonly string[],
   now = Date.now(),
 ): Promise<RedeliveryStart> {
@@ -37,9 +36,7 @@ export async function startRedeliveryWorkflow(
         taskQueue,
         args: [input],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: eventSearchAttributes(event),
-        // Its organization's turn in the task queue, like the event's first run.
-        priority: { fairnessKey: fairnessKeyOf(event.organization_id) },
+        ...eventRunOptions(event),
       });
       return { workflowId, runId: handle.firstExecutionRunId };
     } catch (error) {

@@ -81,7 +81,7 @@ describe('benchmark harness, smoke profile', () => {
     }
 
     expect([overload.endpointConcurrency, overload.slowEvents, overload.slowRatePerS].every(finite)).toBe(true);
-    const { shared } = overload;
+    const shared = overload.shared!;
     for (const figures of [
       overload.unloaded,
       overload.control.overloaded,
