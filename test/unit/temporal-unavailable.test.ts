@@ -8,9 +8,10 @@ function grpcError(code: number, details: string): Error {
 }
 
 describe('isTemporalUnavailable', () => {
-  it('is true for a server out of reach or too slow, bare or wrapped by the client', () => {
+  it('is true for a server out of reach, too slow or rate limiting, bare or wrapped by the client', () => {
     expect(isTemporalUnavailable(grpcError(14, 'No connection established'))).toBe(true);
     expect(isTemporalUnavailable(grpcError(4, 'Deadline exceeded'))).toBe(true);
+    expect(isTemporalUnavailable(grpcError(8, 'namespace rate limit exceeded'))).toBe(true);
     expect(isTemporalUnavailable(new ServiceError('Failed to start Workflow', { cause: grpcError(14, 'No connection established') }))).toBe(true);
   });
 
