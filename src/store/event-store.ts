@@ -66,13 +66,18 @@ export async function rejectEvent(db: Db, eventId: string, reason: string, now =
   );
 }
 
-/** Moves freshly started events out of `pending`; later statuses are never overwritten. */
+/**
+ * Moves freshly started events out of `pending`; later statuses are never overwritten.
+ * `dispatched_at` is set either way (once): a run can finish before its event is marked.
+ */
 export async function markDispatched(db: Db, eventIds: readonly string[], now = new Date()): Promise<void> {
   if (eventIds.length === 0) return;
-  await eventsCollection(db).updateMany(
-    { _id: { $in: [...eventIds] }, status: 'pending' },
-    { $set: { status: 'dispatched', dispatched_at: now } },
-  );
+  const ids = [...eventIds];
+  // One round trip; in order, so the second only finds the events the first did not move.
+  await eventsCollection(db).bulkWrite([
+    { updateMany: { filter: { _id: { $in: ids }, status: 'pending' }, update: { $set: { status: 'dispatched', dispatched_at: now } } } },
+    { updateMany: { filter: { _id: { $in: ids }, dispatched_at: { $exists: false } }, update: { $set: { dispatched_at: now } } } },
+  ]);
 }
 
 /** Events the change stream may have missed: still pending after the grace period. */

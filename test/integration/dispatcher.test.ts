@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatcher/dispatcher';
 import { dispatcherState } from '../../src/dispatcher/dispatcher-state';
-import { eventsCollection } from '../../src/store/event-store';
+import { eventsCollection, markDispatched } from '../../src/store/event-store';
 import { createTestContext, type TestContext } from '../support/context';
 import { createWebhook, emitTestEvent, eventually, startDispatcher } from '../support/fixtures';
 import { startReceiver, type Receiver } from '../support/receiver';
@@ -168,5 +168,22 @@ describe('dispatcher', () => {
       return doc?.status === 'failed' ? doc : undefined;
     }, 15_000, 'broken event failed');
     expect(event.error).toMatch(/invalid event document: organization_id/);
+  });
+
+  it('records when an event was started even if its run finished first, without moving its status back', async () => {
+    // No dispatcher runs here: the events stay as written until marked by hand.
+    const finishedFirst = await emitTestEvent(ctx);
+    const stillPending = await emitTestEvent(ctx);
+    await eventsCollection(ctx.db).updateOne({ _id: finishedFirst }, { $set: { status: 'delivered', completed_at: new Date() } });
+
+    const startedAt = new Date('2026-01-02T03:04:05Z');
+    await markDispatched(ctx.db, [finishedFirst, stillPending], startedAt);
+    // A second marking (a replayed batch) keeps the first time.
+    await markDispatched(ctx.db, [finishedFirst, stillPending], new Date(startedAt.getTime() + 60_000));
+
+    const events = await eventsCollection(ctx.db).find({ _id: { $in: [finishedFirst, stillPending] } }).toArray();
+    const byId = new Map(events.map((event) => [event._id, event]));
+    expect(byId.get(finishedFirst)).toMatchObject({ status: 'delivered', dispatched_at: startedAt });
+    expect(byId.get(stillPending)).toMatchObject({ status: 'dispatched', dispatched_at: startedAt });
   });
 });
