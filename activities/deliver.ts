@@ -45,142 +45,159 @@ export interface DeliverDeps {
  * only: they are stored in workflow history, receiver URLs and bodies must not be.
  */
 export function createDeliverActivity(deps: DeliverDeps) {
-  return async function deliver({ eventId, target, attemptOffset = 0 }: DeliverInput): Promise<DeliverResult> {
-    const info = Context.current().info;
-    const attemptNumber = info.attempt + attemptOffset;
-    const where = `webhook ${target.webhookId}, channel #${target.channelIndex} (${target.channel})`;
-    // A first attempt uses the webhook as the event was just resolved to; retries read it fresh.
-    const resolvedWebhook = attemptNumber === 1 ? deps.resolved.get(eventId, target.webhookId) : undefined;
-    const [event, webhook] = await Promise.all([
-      deps.events.load(deps.db, eventId),
-      resolvedWebhook ?? findWebhook(deps.db, target.webhookId),
-    ]);
-    if (!event) {
-      throw ApplicationFailure.nonRetryable(`event ${eventId} not found`, DeliveryFailureType.InvalidConfiguration);
-    }
-    const key: DeliveryKey = {
-      deliveryId: target.deliveryId,
-      eventId,
-      webhookId: target.webhookId,
-      organizationId: event.organization_id,
-      eventType: event.event_type,
-      channelIndex: target.channelIndex,
-      channel: target.channel,
-    };
-    const startedAt = deps.now();
-
-    const record = async (result: ChannelAttemptResult, status: DeliveryStatus, nextRetryAt: Date | null = null) => {
-      deps.onAttempt?.(target.channel, result.kind, result.durationMs);
-      await recordAttempt(
-        deps.db,
-        key,
-        {
-          n: attemptNumber,
-          at: startedAt,
-          status_code: result.statusCode ?? null,
-          duration_ms: Math.round(result.durationMs),
-          error: result.kind === 'delivered' ? null : result.error,
-          error_message: result.kind === 'delivered' ? null : result.errorMessage,
-          response_excerpt: result.responseExcerpt ?? null,
-          run: info.workflowExecution?.runId ?? null,
-        },
-        { status, nextRetryAt },
-      );
-    };
-    const stop = async (failureType: DeliveryFailureType, error: string, message: string): Promise<never> => {
-      await record({ kind: 'permanent', failureType, error, errorMessage: message, durationMs: 0 }, finalStatusForFailure(failureType));
-      throw ApplicationFailure.nonRetryable(`${message} (${where})`, failureType);
-    };
-
-    if (!webhook) return stop(DeliveryFailureType.WebhookDeleted, 'webhook_deleted', 'webhook was deleted');
-    if (!webhook.is_active) return stop(DeliveryFailureType.WebhookInactive, 'webhook_inactive', 'webhook is inactive');
-    const stored = webhook.channels[target.channelIndex];
-    if (!stored || stored.channel !== target.channel) {
-      return stop(DeliveryFailureType.InvalidConfiguration, 'channel_removed', 'channel no longer exists');
-    }
-    const sender = deps.senders[stored.channel];
-    if (!sender) {
-      return stop(DeliveryFailureType.InvalidConfiguration, 'channel_unavailable', `${stored.channel} channel is not configured on this worker`);
-    }
-    let channel;
-    try {
-      channel = openChannel(stored, deps.box);
-    } catch (error) {
-      return stop(DeliveryFailureType.InvalidConfiguration, 'secret_unreadable', (error as Error).message);
-    }
-
-    // A retryable failure: recorded, then retried by Temporal after delayMs (Retry-After wins).
-    const retryLater = async (result: Extract<ChannelAttemptResult, { kind: 'retry' }>, delayMs: number): Promise<never> => {
-      await record(result, 'retrying', new Date(startedAt.getTime() + result.durationMs + delayMs));
-      const summary = result.statusCode ? `HTTP ${result.statusCode}` : result.error;
-      throw ApplicationFailure.create({
-        message: `${summary} (${where})`,
-        type: DeliveryFailureType.RetryableFailure,
-        // Explicit, so Temporal waits what the record says, counting from the first attempt.
-        nextRetryDelay: delayMs,
-        // The workflow reads the wait here when it hands over from the first attempt.
-        details: [{ retryAfterMs: delayMs }],
-      });
-    };
-
+  return async function deliver(input: DeliverInput): Promise<DeliverResult> {
+    const { target, attemptOffset = 0 } = input;
+    const attemptNumber = Context.current().info.attempt + attemptOffset;
     const endpoint = `${target.webhookId}#${target.channelIndex}`;
-    const admission = deps.breaker?.admit(endpoint) ?? { send: true, probe: false };
-    if (!admission.send) {
-      // Not sent, yet an attempt: the retry policy's maximum_attempts still bounds a
-      // delivery to an endpoint that stays dead, and the record says why nothing went out.
-      return retryLater(
-        {
-          kind: 'retry',
-          error: 'circuit_open',
-          errorMessage: `not sent: the endpoint failed ${deps.breaker!.failureThreshold} attempts in a row and is left alone for a while`,
-          durationMs: 0,
-        },
-        Math.max(admission.waitMs, nextRetryDelayMs(target.retry, attemptNumber)),
-      );
-    }
+    // The endpoint's limit is checked before anything is read: a slow endpoint's backlog
+    // comes back to find it full many times, and each time should cost next to nothing.
     const release = deps.limiter?.tryAcquire(endpoint);
     if (deps.limiter && !release) {
-      if (admission.probe) deps.breaker?.abandonProbe(endpoint);
       // Jitter, so attempts deferred together do not all come back in the same instant.
       const retryInMs = Math.round(deps.limiter.deferralMs(endpoint, target.attemptTimeoutMs) * (0.9 + Math.random() * 0.2));
       return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
     }
-
-    let result: ChannelAttemptResult;
     try {
-      result = await sender.send({
-        event,
-        webhook,
-        channel,
-        deliveryId: target.deliveryId,
-        channelIndex: target.channelIndex,
-        runId: info.workflowExecution?.runId ?? null,
-        attempt: attemptNumber,
-        attemptTimeoutMs: target.attemptTimeoutMs,
-        now: startedAt,
-      });
-    } catch (error) {
-      result = { kind: 'retry', error: 'internal_error', errorMessage: (error as Error).message, durationMs: deps.now().getTime() - startedAt.getTime() };
+      return await attemptDelivery(deps, input, attemptNumber, endpoint, release);
     } finally {
-      release?.();
-    }
-    if (result.kind === 'retry') deps.breaker?.failed(endpoint, admission.probe);
-    else deps.breaker?.succeeded(endpoint); // it answered, even if with a permanent error
-
-    switch (result.kind) {
-      case 'delivered':
-        await record(result, 'delivered');
-        return { outcome: 'delivered' };
-      case 'gone':
-        await disableWebhook(deps.db, webhook._id, `receiver answered 410 Gone on ${startedAt.toISOString()}`);
-        deps.resolved.forgetWebhook(webhook._id);
-        await record(result, 'failed');
-        throw ApplicationFailure.nonRetryable(`${result.errorMessage} (${where})`, DeliveryFailureType.WebhookGone);
-      case 'permanent':
-        await record(result, finalStatusForFailure(result.failureType));
-        throw ApplicationFailure.nonRetryable(`${result.error} (${where})`, result.failureType);
-      case 'retry':
-        return retryLater(result, result.afterMs ?? nextRetryDelayMs(target.retry, attemptNumber));
+      release?.(); // a no-op when the send released it already
     }
   };
+}
+
+/** The attempt itself, holding a slot of its endpoint (`release` frees it once the receiver answered). */
+async function attemptDelivery(
+  deps: DeliverDeps,
+  { eventId, target }: DeliverInput,
+  attemptNumber: number,
+  endpoint: string,
+  release: (() => void) | undefined,
+): Promise<DeliverResult> {
+  const info = Context.current().info;
+  const where = `webhook ${target.webhookId}, channel #${target.channelIndex} (${target.channel})`;
+  // A first attempt uses the webhook as the event was just resolved to; retries read it fresh.
+  const resolvedWebhook = attemptNumber === 1 ? deps.resolved.get(eventId, target.webhookId) : undefined;
+  const [event, webhook] = await Promise.all([
+    deps.events.load(deps.db, eventId),
+    resolvedWebhook ?? findWebhook(deps.db, target.webhookId),
+  ]);
+  if (!event) {
+    throw ApplicationFailure.nonRetryable(`event ${eventId} not found`, DeliveryFailureType.InvalidConfiguration);
+  }
+  const key: DeliveryKey = {
+    deliveryId: target.deliveryId,
+    eventId,
+    webhookId: target.webhookId,
+    organizationId: event.organization_id,
+    eventType: event.event_type,
+    channelIndex: target.channelIndex,
+    channel: target.channel,
+  };
+  const startedAt = deps.now();
+
+  const record = async (result: ChannelAttemptResult, status: DeliveryStatus, nextRetryAt: Date | null = null) => {
+    deps.onAttempt?.(target.channel, result.kind, result.durationMs);
+    await recordAttempt(
+      deps.db,
+      key,
+      {
+        n: attemptNumber,
+        at: startedAt,
+        status_code: result.statusCode ?? null,
+        duration_ms: Math.round(result.durationMs),
+        error: result.kind === 'delivered' ? null : result.error,
+        error_message: result.kind === 'delivered' ? null : result.errorMessage,
+        response_excerpt: result.responseExcerpt ?? null,
+        run: info.workflowExecution?.runId ?? null,
+      },
+      { status, nextRetryAt },
+    );
+  };
+  const stop = async (failureType: DeliveryFailureType, error: string, message: string): Promise<never> => {
+    await record({ kind: 'permanent', failureType, error, errorMessage: message, durationMs: 0 }, finalStatusForFailure(failureType));
+    throw ApplicationFailure.nonRetryable(`${message} (${where})`, failureType);
+  };
+
+  if (!webhook) return stop(DeliveryFailureType.WebhookDeleted, 'webhook_deleted', 'webhook was deleted');
+  if (!webhook.is_active) return stop(DeliveryFailureType.WebhookInactive, 'webhook_inactive', 'webhook is inactive');
+  const stored = webhook.channels[target.channelIndex];
+  if (!stored || stored.channel !== target.channel) {
+    return stop(DeliveryFailureType.InvalidConfiguration, 'channel_removed', 'channel no longer exists');
+  }
+  const sender = deps.senders[stored.channel];
+  if (!sender) {
+    return stop(DeliveryFailureType.InvalidConfiguration, 'channel_unavailable', `${stored.channel} channel is not configured on this worker`);
+  }
+  let channel;
+  try {
+    channel = openChannel(stored, deps.box);
+  } catch (error) {
+    return stop(DeliveryFailureType.InvalidConfiguration, 'secret_unreadable', (error as Error).message);
+  }
+
+  // A retryable failure: recorded, then retried by Temporal after delayMs (Retry-After wins).
+  const retryLater = async (result: Extract<ChannelAttemptResult, { kind: 'retry' }>, delayMs: number): Promise<never> => {
+    await record(result, 'retrying', new Date(startedAt.getTime() + result.durationMs + delayMs));
+    const summary = result.statusCode ? `HTTP ${result.statusCode}` : result.error;
+    throw ApplicationFailure.create({
+      message: `${summary} (${where})`,
+      type: DeliveryFailureType.RetryableFailure,
+      // Explicit, so Temporal waits what the record says, counting from the first attempt.
+      nextRetryDelay: delayMs,
+      // The workflow reads the wait here when it hands over from the first attempt.
+      details: [{ retryAfterMs: delayMs }],
+    });
+  };
+
+  const admission = deps.breaker?.admit(endpoint) ?? { send: true, probe: false };
+  if (!admission.send) {
+    // Not sent, yet an attempt: the retry policy's maximum_attempts still bounds a
+    // delivery to an endpoint that stays dead, and the record says why nothing went out.
+    return retryLater(
+      {
+        kind: 'retry',
+        error: 'circuit_open',
+        errorMessage: `not sent: the endpoint failed ${deps.breaker!.failureThreshold} attempts in a row and is left alone for a while`,
+        durationMs: 0,
+      },
+      Math.max(admission.waitMs, nextRetryDelayMs(target.retry, attemptNumber)),
+    );
+  }
+
+  let result: ChannelAttemptResult;
+  try {
+    result = await sender.send({
+      event,
+      webhook,
+      channel,
+      deliveryId: target.deliveryId,
+      channelIndex: target.channelIndex,
+      runId: info.workflowExecution?.runId ?? null,
+      attempt: attemptNumber,
+      attemptTimeoutMs: target.attemptTimeoutMs,
+      now: startedAt,
+    });
+  } catch (error) {
+    result = { kind: 'retry', error: 'internal_error', errorMessage: (error as Error).message, durationMs: deps.now().getTime() - startedAt.getTime() };
+  } finally {
+    release?.();
+  }
+  if (result.kind === 'retry') deps.breaker?.failed(endpoint, admission.probe);
+  else deps.breaker?.succeeded(endpoint); // it answered, even if with a permanent error
+
+  switch (result.kind) {
+    case 'delivered':
+      await record(result, 'delivered');
+      return { outcome: 'delivered' };
+    case 'gone':
+      await disableWebhook(deps.db, webhook._id, `receiver answered 410 Gone on ${startedAt.toISOString()}`);
+      deps.resolved.forgetWebhook(webhook._id);
+      await record(result, 'failed');
+      throw ApplicationFailure.nonRetryable(`${result.errorMessage} (${where})`, DeliveryFailureType.WebhookGone);
+    case 'permanent':
+      await record(result, finalStatusForFailure(result.failureType));
+      throw ApplicationFailure.nonRetryable(`${result.error} (${where})`, result.failureType);
+    case 'retry':
+      return retryLater(result, result.afterMs ?? nextRetryDelayMs(target.retry, attemptNumber));
+  }
 }

@@ -75,7 +75,9 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
  * answer 2xx at once). If it fails retryably, a regular activity with the webhook's
  * RetryPolicy takes over, so a stuck delivery shows as a pending activity in the UI.
  * An attempt deferred because its endpoint is at its concurrency limit waits here, in a
- * timer, rather than in a worker slot.
+ * timer, rather than in a worker slot; it then tries again as a local activity too, as
+ * it may well find the endpoint still full, and a local activity costs the server no
+ * activity task and the workflow one task fewer.
  */
 async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst: boolean): Promise<TargetResult> {
   const settle = (outcome: TargetOutcome): TargetResult => ({
@@ -88,36 +90,39 @@ async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst
   const maxAttempts = target.retry.maximumAttempts; // 0 = unlimited within expiration
   let attemptsMade = 0;
   let deferrals = 0;
-  let first = localFirst;
+  // Whether the next attempt runs as a local activity (one attempt, no RetryPolicy).
+  let local = localFirst;
   for (;;) {
     const remainingMs = target.retry.expirationMs - (Date.now() - startedAt);
     if (remainingMs <= 0 || (maxAttempts > 0 && attemptsMade >= maxAttempts)) return settle('failed');
     let result: DeliverResult;
     try {
-      result = first
-        ? await firstAttempt(target).deliver({ eventId, target })
+      const input = attemptsMade > 0 ? { eventId, target, attemptOffset: attemptsMade } : { eventId, target };
+      result = local
+        ? await localAttempt(target).deliver(input)
         : await retryingAttempts(target, attemptsMade, remainingMs).deliver({ eventId, target, attemptOffset: attemptsMade });
     } catch (error) {
       const permanent = permanentOutcome(error);
       if (permanent) return settle(permanent);
       // Retries exhausted or the retention window closed.
-      if (!first) return settle('failed');
-      first = false;
-      attemptsMade = 1;
-      if (maxAttempts === 1) return settle('failed');
+      if (!local) return settle('failed');
+      local = false;
+      attemptsMade += 1;
+      if (maxAttempts > 0 && attemptsMade >= maxAttempts) return settle('failed');
       await sleep(retryAfterOf(error) ?? target.retry.initialIntervalMs);
       continue;
     }
     if (result.outcome === 'delivered') return settle('delivered');
     // attemptsUsed counts every real attempt so far; workflows started before the patch added it.
     attemptsMade = patched('deferral-counts-all-attempts') ? result.attemptsUsed : attemptsMade + result.attemptsUsed;
-    first = false;
+    // Workflows started before the patch try again as regular activities.
+    local = patched('deferred-attempts-run-locally');
     const remaining = target.retry.expirationMs - (Date.now() - startedAt);
     await sleep(Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining)));
   }
 }
 
-function firstAttempt(target: DeliveryTarget) {
+function localAttempt(target: DeliveryTarget) {
   return proxyLocalActivities<HookrelayActivities>({
     startToCloseTimeout: target.attemptTimeoutMs + 15_000,
     retry: { maximumAttempts: 1 },

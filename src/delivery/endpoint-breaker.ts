@@ -16,8 +16,6 @@ export interface EndpointBreaker {
   succeeded(endpoint: string): void;
   /** A retryable failure (timeout, connection error, 5xx, 429) of an attempt admitted as `probe` or not. */
   failed(endpoint: string, probe: boolean): void;
-  /** An admitted probe was not sent after all (e.g. no free slot): the next attempt may probe. */
-  abandonProbe(endpoint: string): void;
   /** Failed attempts in a row that open the endpoint. */
   readonly failureThreshold: number;
 }
@@ -78,11 +76,6 @@ export function createEndpointBreaker(
         open(state);
       }
       // Attempts sent before the endpoint opened may still fail afterwards: they change nothing.
-    },
-
-    abandonProbe(endpoint) {
-      const state = endpoints.get(endpoint);
-      if (state) state.probeInFlight = false;
     },
   };
 }

@@ -52,6 +52,36 @@ describe('per-endpoint concurrency', () => {
     expect(deliveries.map((d) => d.attempt_count)).toEqual(new Array(slowEvents).fill(1));
   });
 
+  it('tries a deferred delivery again as a local activity, then hands a failure to the retrying activity', async () => {
+    const busy = await startReceiver([{ status: 200, delayMs: 1_500 }, { status: 200, delayMs: 1_500 }, 500]);
+    try {
+      const { webhook } = await createWebhook(ctx, { url: busy.url, organizationId: 'org_busy' });
+      await emitTestEvent(ctx, { organizationId: 'org_busy' });
+      await emitTestEvent(ctx, { organizationId: 'org_busy' });
+      await busy.waitFor(2, 10_000);
+      // Both slots are held for 1.5 s: this one is deferred, then its first attempt gets the 500.
+      const eventId = await emitTestEvent(ctx, { organizationId: 'org_busy' });
+      const requests = await busy.waitFor(4, 20_000);
+      expect(requests.slice(2).map((r) => (JSON.parse(r.body) as { event_id: string }).event_id)).toEqual([eventId, eventId]);
+
+      const delivery = await eventually(async () => {
+        const doc = await deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: webhook._id });
+        return doc?.status === 'delivered' ? doc : undefined;
+      }, 20_000, 'the deferred delivery delivered');
+      // The deferral is not an attempt; the failed attempt is 1, its retry 2.
+      expect(delivery.attempts.map((a) => [a.n, a.error])).toEqual([
+        [1, 'http_500'],
+        [2, null],
+      ]);
+      // The failed attempt ran locally: the retrying activity succeeded at its own first attempt.
+      const history = await ctx.client.workflow.getHandle(eventId).fetchHistory();
+      const started = (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes] : []));
+      expect(started.map((a) => a.attempt)).toEqual([1]);
+    } finally {
+      await busy.close();
+    }
+  });
+
   it('leaves an endpoint alone after five failures in a row, then probes it', async () => {
     const dead = await startReceiver([], 500);
     try {

@@ -48,16 +48,6 @@ describe('endpoint breaker', () => {
     expect(breaker.admit('e')).toEqual({ send: true, probe: false });
   });
 
-  it('lets another attempt probe when the probe was not sent', () => {
-    let now = 0;
-    const breaker = createEndpointBreaker(1, () => now, () => 0);
-    breaker.failed('e', false);
-    now = FIRST_COOLDOWN_MS;
-    expect(breaker.admit('e')).toEqual({ send: true, probe: true });
-    breaker.abandonProbe('e');
-    expect(breaker.admit('e')).toEqual({ send: true, probe: true });
-  });
-
   it('spreads deferred attempts over the period so they do not return together', () => {
     const breaker = createEndpointBreaker(1, () => 0, () => 0.5);
     breaker.failed('e', false);
