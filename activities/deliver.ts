@@ -3,7 +3,7 @@ import type { Db } from 'mongodb';
 import type { ChannelSenders, ChannelAttemptResult } from '../src/delivery/channel-sender';
 import type { DeliverResult, DeliveryTarget } from '../src/domain/delivery-plan';
 import type { EndpointBreaker } from '../src/delivery/endpoint-breaker';
-import type { EndpointLimiter } from '../src/delivery/endpoint-limiter';
+import type { EndpointLimiter, ReleaseSlot } from '../src/delivery/endpoint-limiter';
 import { DeliveryFailureType, finalStatusForFailure } from '../src/domain/delivery-outcome';
 import { openChannel, type Sealer } from '../src/store/channel-secrets';
 import { recordAttempt, type DeliveryKey, type DeliveryStatus } from '../src/store/delivery-store';
@@ -16,8 +16,8 @@ export interface DeliverInput {
   eventId: string;
   target: DeliveryTarget;
   /**
-   * Attempts already made before this activity's own attempt 1: the first attempt runs
-   * as a local activity, the retrying activity that follows it counts on from there.
+   * Attempts already made before this activity's own attempt 1: a local attempt (the
+   * first, or one after a deferral) counts on from there, and so does a retrying activity.
    */
   attemptOffset?: number;
 }
@@ -60,7 +60,7 @@ export function createDeliverActivity(deps: DeliverDeps) {
     try {
       return await attemptDelivery(deps, input, attemptNumber, endpoint, release);
     } finally {
-      release?.(); // a no-op when the send released it already
+      release?.(false); // a no-op when the send released it already
     }
   };
 }
@@ -71,7 +71,7 @@ async function attemptDelivery(
   { eventId, target }: DeliverInput,
   attemptNumber: number,
   endpoint: string,
-  release: (() => void) | undefined,
+  release: ReleaseSlot | undefined,
 ): Promise<DeliverResult> {
   const info = Context.current().info;
   const where = `webhook ${target.webhookId}, channel #${target.channelIndex} (${target.channel})`;

@@ -99,7 +99,7 @@ async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst
     try {
       const input = attemptsMade > 0 ? { eventId, target, attemptOffset: attemptsMade } : { eventId, target };
       result = local
-        ? await localAttempt(target).deliver(input)
+        ? await localAttempt(target, remainingMs).deliver(input)
         : await retryingAttempts(target, attemptsMade, remainingMs).deliver({ eventId, target, attemptOffset: attemptsMade });
     } catch (error) {
       const permanent = permanentOutcome(error);
@@ -115,16 +115,18 @@ async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst
     if (result.outcome === 'delivered') return settle('delivered');
     // attemptsUsed counts every real attempt so far; workflows started before the patch added it.
     attemptsMade = patched('deferral-counts-all-attempts') ? result.attemptsUsed : attemptsMade + result.attemptsUsed;
-    // Workflows started before the patch try again as regular activities.
-    local = patched('deferred-attempts-run-locally');
+    // Large fan-outs keep to regular activities (see deliverEvent); workflows started
+    // before the patch try again as regular activities too.
+    local = localFirst && patched('deferred-attempts-run-locally');
     const remaining = target.retry.expirationMs - (Date.now() - startedAt);
     await sleep(Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining)));
   }
 }
 
-function localAttempt(target: DeliveryTarget) {
+function localAttempt(target: DeliveryTarget, remainingMs: number) {
   return proxyLocalActivities<HookrelayActivities>({
     startToCloseTimeout: target.attemptTimeoutMs + 15_000,
+    scheduleToCloseTimeout: remainingMs,
     retry: { maximumAttempts: 1 },
   });
 }

@@ -9,9 +9,16 @@ import { LRUCache } from 'lru-cache';
  * about once, rather than polling a full endpoint, which would cost the server and the
  * worker work that healthy endpoints need.
  */
+/**
+ * Frees a slot; releasing twice frees it once. `sent` is false when nothing was sent
+ * (the webhook was gone, the circuit open): such a hold says nothing about how long the
+ * endpoint takes, so it is left out of the average deferrals are sized from.
+ */
+export type ReleaseSlot = (sent?: boolean) => void;
+
 export interface EndpointLimiter {
   /** A release function when a slot was free; undefined when the endpoint is full. */
-  tryAcquire(endpoint: string): (() => void) | undefined;
+  tryAcquire(endpoint: string): ReleaseSlot | undefined;
   /**
    * For an attempt that found the endpoint full: how long to wait before trying again.
    * `attemptTimeoutMs` bounds how long the attempts in flight can take, which is all
@@ -60,11 +67,13 @@ export function createEndpointLimiter(
       if (state.started.size >= maxPerEndpoint) return undefined;
       const slot = { at: clock() };
       state.started.add(slot);
-      return () => {
+      return (sent = true) => {
         if (!state.started.delete(slot)) return; // released already
-        const heldMs = clock() - slot.at;
-        const average = averageHoldMs.get(endpoint);
-        averageHoldMs.set(endpoint, average === undefined ? heldMs : average + HOLD_AVERAGE_WEIGHT * (heldMs - average));
+        if (sent) {
+          const heldMs = clock() - slot.at;
+          const average = averageHoldMs.get(endpoint);
+          averageHoldMs.set(endpoint, average === undefined ? heldMs : average + HOLD_AVERAGE_WEIGHT * (heldMs - average));
+        }
         forgetIfIdle(endpoint, state);
       };
     },

@@ -63,6 +63,21 @@ describe('endpoint limiter deferrals', () => {
     expect(limiter.deferralMs('dead', 30_000)).toBeGreaterThan(MAX_DEFERRAL_MS * 0.99);
   });
 
+  it('learns nothing from a slot released without a send', () => {
+    let now = 0;
+    const limiter = createEndpointLimiter(1, () => now);
+    const sent = limiter.tryAcquire('e')!;
+    now = 5_000;
+    sent();
+    for (let i = 0; i < 10; i++) {
+      const unsent = limiter.tryAcquire('e')!;
+      now += 2;
+      unsent(false); // e.g. the circuit was open: recorded, not sent
+    }
+    limiter.tryAcquire('e');
+    expect(limiter.deferralMs('e', 30_000)).toBe(5_000);
+  });
+
   it('forgets an idle endpoint but not how long its attempts took', () => {
     let now = 0;
     const limiter = createEndpointLimiter(1, () => now);
