@@ -73,11 +73,14 @@ export async function rejectEvent(db: Db, eventId: string, reason: string, now =
 export async function markDispatched(db: Db, eventIds: readonly string[], now = new Date()): Promise<void> {
   if (eventIds.length === 0) return;
   const ids = [...eventIds];
-  // One round trip; in order, so the second only finds the events the first did not move.
-  await eventsCollection(db).bulkWrite([
-    { updateMany: { filter: { _id: { $in: ids }, status: 'pending' }, update: { $set: { status: 'dispatched', dispatched_at: now } } } },
-    { updateMany: { filter: { _id: { $in: ids }, dispatched_at: { $exists: false } }, update: { $set: { dispatched_at: now } } } },
-  ]);
+  const moved = await eventsCollection(db).updateMany(
+    { _id: { $in: ids }, status: 'pending' },
+    { $set: { status: 'dispatched', dispatched_at: now } },
+  );
+  // Rarely, some had moved on already (or were marked by another dispatcher): a second write.
+  if (moved.matchedCount < ids.length) {
+    await eventsCollection(db).updateMany({ _id: { $in: ids }, dispatched_at: { $exists: false } }, { $set: { dispatched_at: now } });
+  }
 }
 
 /** Events the change stream may have missed: still pending after the grace period. */
