@@ -43,6 +43,8 @@ export interface DeliveryDocument {
   updated_at: Date;
   /** Set by the redelivery that reopened the record last, so that only it can put the record back. */
   reopen_token?: string;
+  /** What that redelivery would put back: the record before the reopens whose runs have not started. */
+  reopened_from?: ReopenedState;
 }
 
 export interface DeliveryKey {
@@ -86,6 +88,8 @@ export async function recordAttempt(
       },
       $push: { attempts: { $each: [attempt], $slice: -MAX_ATTEMPTS_KEPT } },
       $inc: { attempt_count: 1 },
+      // A run has the record now: no redelivery that failed to start may put it back.
+      $unset: { reopen_token: '', reopened_from: '' },
     },
     { upsert: true },
   );
@@ -126,17 +130,22 @@ async function settleOpenDelivery(db: Db, key: DeliveryKey, status: DeliveryStat
         delivered_at: null,
       },
       $set: { status, next_retry_at: null, updated_at: now },
+      $unset: { reopen_token: '', reopened_from: '' },
     },
     { upsert: true },
   );
 }
 
-/** What a reopened delivery was before, so that a redelivery that could not start can put it back. */
-export interface ReopenedDelivery {
-  _id: string;
+/** The fields a reopen changes, as they were before it. */
+export interface ReopenedState {
   status: DeliveryStatus;
   next_retry_at: Date | null;
   updated_at: Date;
+}
+
+/** What a reopened delivery was before, so that a redelivery that could not start can put it back. */
+export interface ReopenedDelivery extends ReopenedState {
+  _id: string;
 }
 
 /** The records one redelivery reopened, as they were before, and its token on them. */
@@ -147,21 +156,37 @@ export interface Reopened {
 
 /**
  * A redelivery starts a fresh round on the same record (same webhook-id for receivers).
- * Returns the records as they were, for `restoreReopenedDeliveries`.
+ * Returns the records as they were, for `restoreReopenedDeliveries`. A record still
+ * reopened by a redelivery whose run has not started (its token is on it) keeps that
+ * one's "before": should both fail to start, the record goes back to what it was before
+ * either, not to the first one's `pending`.
  */
 export async function reopenDeliveries(db: Db, eventId: string, webhookIds?: readonly string[], now = new Date()): Promise<Reopened> {
-  const before = await deliveriesCollection(db)
+  const found = await deliveriesCollection(db)
     .find(
       { event_id: eventId, ...(webhookIds ? { webhook_id: { $in: [...webhookIds] } } : {}) },
-      { projection: { _id: 1, status: 1, next_retry_at: 1, updated_at: 1 } },
+      { projection: { _id: 1, status: 1, next_retry_at: 1, updated_at: 1, reopen_token: 1, reopened_from: 1 } },
     )
     .toArray();
   const token = randomUUID();
+  const before = found.map(
+    (record): ReopenedDelivery => ({
+      _id: record._id,
+      ...(record.reopen_token && record.reopened_from
+        ? record.reopened_from
+        : { status: record.status, next_retry_at: record.next_retry_at, updated_at: record.updated_at }),
+    }),
+  );
   if (before.length === 0) return { token, before };
   // Only the records read above: those are the ones this redelivery can put back.
-  await deliveriesCollection(db).updateMany(
-    { _id: { $in: before.map((record) => record._id) } },
-    { $set: { status: 'pending', next_retry_at: null, updated_at: now, reopen_token: token } },
+  await deliveriesCollection(db).bulkWrite(
+    before.map(({ _id, ...state }) => ({
+      updateOne: {
+        filter: { _id },
+        update: { $set: { status: 'pending' as const, next_retry_at: null, updated_at: now, reopen_token: token, reopened_from: state } },
+      },
+    })),
+    { ordered: false },
   );
   return { token, before };
 }
@@ -180,11 +205,20 @@ export async function restoreReopenedDeliveries(db: Db, reopened: Reopened) {
         filter: { _id: record._id, reopen_token: reopened.token, status: 'pending' as const },
         update: {
           $set: { status: record.status, next_retry_at: record.next_retry_at, updated_at: record.updated_at },
-          $unset: { reopen_token: '' as const },
+          $unset: { reopen_token: '' as const, reopened_from: '' as const },
         },
       },
     })),
     { ordered: false },
+  );
+}
+
+/** The redelivery's run started: its records are the run's now, with nothing to put back. */
+export async function releaseReopenedDeliveries(db: Db, reopened: Reopened) {
+  if (reopened.before.length === 0) return;
+  await deliveriesCollection(db).updateMany(
+    { _id: { $in: reopened.before.map((record) => record._id) }, reopen_token: reopened.token },
+    { $unset: { reopen_token: '', reopened_from: '' } },
   );
 }
 

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatcher/dispatcher';
-import { deliveriesCollection, reopenDeliveries, restoreReopenedDeliveries, type DeliveryStatus } from '../../src/store/delivery-store';
+import {
+  deliveriesCollection,
+  recordAttempt,
+  releaseReopenedDeliveries,
+  reopenDeliveries,
+  restoreReopenedDeliveries,
+  type DeliveryStatus,
+} from '../../src/store/delivery-store';
 import { eventsCollection, findEvent } from '../../src/store/event-store';
 import { startRedeliveryWorkflow } from '../../src/temporal/start-redelivery-workflow';
 import { createTestContext, type TestContext } from '../support/context';
@@ -111,8 +118,42 @@ describe('restoring the deliveries of a redelivery that did not start', () => {
     expect(await statusOf('dlv_restore_b')).toBe('pending');
 
     await restoreReopenedDeliveries(ctx.db, second);
-    // As the second found it (reopened by the first, whose run never started either).
-    expect(await statusOf('dlv_restore_b')).toBe('pending');
-    expect((await deliveriesCollection(ctx.db).findOne({ _id: 'dlv_restore_b' }))?.reopen_token).toBeUndefined();
+    // Neither run started: as it was before both, not the first one's `pending`.
+    const b = await deliveriesCollection(ctx.db).findOne({ _id: 'dlv_restore_b' });
+    expect(b).toMatchObject({ status: 'delivered', updated_at: earlier });
+    expect(b?.reopen_token).toBeUndefined();
+    expect(b?.reopened_from).toBeUndefined();
+  });
+
+  it('puts nothing back over a record that a started redelivery or its run has taken', async () => {
+    const earlier = new Date(Date.now() - 60_000);
+    await record('dlv_taken_a', 'evt_taken', 'failed', earlier);
+    await record('dlv_taken_b', 'evt_taken', 'failed', earlier);
+
+    // The first one started; a second one then failed to start: the record stays the first run's.
+    const started = await reopenDeliveries(ctx.db, 'evt_taken', ['wh_dlv_taken_a']);
+    await releaseReopenedDeliveries(ctx.db, started);
+    const failedAfter = await reopenDeliveries(ctx.db, 'evt_taken', ['wh_dlv_taken_a']);
+    expect(failedAfter.before).toMatchObject([{ _id: 'dlv_taken_a', status: 'pending' }]);
+
+    // Reopened by one that had not started yet when the other's run recorded an attempt.
+    const overtaken = await reopenDeliveries(ctx.db, 'evt_taken', ['wh_dlv_taken_b']);
+    const key = {
+      deliveryId: 'dlv_taken_b',
+      eventId: 'evt_taken',
+      webhookId: 'wh_dlv_taken_b',
+      organizationId: 'org_restore',
+      eventType: 'collection.documents.written',
+      channelIndex: 0,
+      channel: 'webhook' as const,
+    };
+    const at = new Date();
+    await recordAttempt(ctx.db, key, { n: 2, at, status_code: 200, duration_ms: 5, error: null, error_message: null, response_excerpt: null, run: null }, { status: 'delivered' });
+
+    await restoreReopenedDeliveries(ctx.db, overtaken);
+    const b = await deliveriesCollection(ctx.db).findOne({ _id: 'dlv_taken_b' });
+    expect(b).toMatchObject({ status: 'delivered', updated_at: at });
+    expect(b?.reopen_token).toBeUndefined();
+    expect(b?.reopened_from).toBeUndefined();
   });
 });

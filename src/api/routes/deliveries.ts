@@ -7,6 +7,7 @@ import {
   findEventDeliveries,
   listWebhookDeliveries,
   reopenDeliveries,
+  releaseReopenedDeliveries,
   restoreReopenedDeliveries,
 } from '../../store/delivery-store';
 import { findEvent } from '../../store/event-store';
@@ -179,6 +180,10 @@ export async function deliveryRoutes(app: FastifyInstance, { deps }: { deps: Api
         );
         throw error;
       }
+      // Best effort: the run's first recorded attempt on each record clears the token as well.
+      await releaseReopenedDeliveries(db, reopened).catch((releaseError: unknown) =>
+        request.log.warn({ err: releaseError, event_id: event._id }, 'could not release the deliveries of a started redelivery'),
+      );
       return reply.code(202).send({
         event_id: event._id,
         webhook_ids: webhookIds ?? null,
