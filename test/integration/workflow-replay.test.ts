@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { installRuntime } from '../support/context';
 
 /**
  * Histories recorded by earlier versions of the workflow (test/fixtures/histories, one
@@ -14,6 +15,8 @@ const HISTORIES = join(__dirname, '../fixtures/histories');
 
 describe('workflow replay', () => {
   const files = readdirSync(HISTORIES).filter((file) => file.endsWith('.json'));
+
+  beforeAll(() => installRuntime());
 
   it('has histories to replay', () => {
     expect(files.length).toBeGreaterThanOrEqual(4);

@@ -19,7 +19,7 @@ type WorkerTuning = Pick<HookrelayWorkerOptions, 'maxConcurrentActivityTaskExecu
 let runtimeInstalled = false;
 
 /** Quiet SDK logs unless a test run asks for them. */
-function installRuntime(): void {
+export function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({ logger: new DefaultLogger(process.env.TEST_TEMPORAL_LOG_LEVEL === 'debug' ? 'DEBUG' : 'ERROR') });
