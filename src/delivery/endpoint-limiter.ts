@@ -1,6 +1,13 @@
 import { LRUCache } from 'lru-cache';
 
 /**
+ * Frees a slot; releasing twice frees it once. `sent` is false when nothing was sent
+ * (the webhook was gone, the circuit open): such a hold says nothing about how long the
+ * endpoint takes, so it is left out of the average deferrals are sized from.
+ */
+export type ReleaseSlot = (sent?: boolean) => void;
+
+/**
  * Bounds the attempts in flight to one endpoint within a worker process, so a slow
  * receiver cannot occupy every activity slot. An attempt that finds its endpoint full
  * is deferred (the workflow waits in a timer and tries again) instead of waiting in a
@@ -9,13 +16,6 @@ import { LRUCache } from 'lru-cache';
  * about once, rather than polling a full endpoint, which would cost the server and the
  * worker work that healthy endpoints need.
  */
-/**
- * Frees a slot; releasing twice frees it once. `sent` is false when nothing was sent
- * (the webhook was gone, the circuit open): such a hold says nothing about how long the
- * endpoint takes, so it is left out of the average deferrals are sized from.
- */
-export type ReleaseSlot = (sent?: boolean) => void;
-
 export interface EndpointLimiter {
   /** A release function when a slot was free; undefined when the endpoint is full. */
   tryAcquire(endpoint: string): ReleaseSlot | undefined;
