@@ -129,11 +129,15 @@ describe('mongo stand-in, change-stream waits and oplog cap', () => {
     const stream = c.watch<Doc, ChangeStreamInsertDocument<Doc>>([], { maxAwaitTimeMS: 200 });
     try {
       await stream.tryNext();
+      // The stream reads each batch before the next one is written, so it is never more
+      // than 50 entries behind (the cap keeps 100), however slowly the machine runs; the
+      // pauses let the cap's trims (every 500 ms) happen while it streams.
+      const seen: string[] = [];
       for (let i = 0; i < 300; i += 50) {
         await c.insertMany(Array.from({ length: 50 }, (_, k) => ({ key: `k${i + k}` })));
+        while (seen.length < i + 50) seen.push((await stream.next()).fullDocument.key);
+        await new Promise((resolve) => setTimeout(resolve, 150));
       }
-      const seen: string[] = [];
-      while (seen.length < 300) seen.push((await stream.next()).fullDocument.key);
       expect(seen).toEqual(Array.from({ length: 300 }, (_, k) => `k${k}`));
       const oplog = client.db('local').collection('oplog.rs');
       const deadline = Date.now() + 5_000;
