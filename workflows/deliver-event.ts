@@ -1,15 +1,19 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  condition,
+  defineSignal,
   patched,
   proxyActivities,
   proxyLocalActivities,
+  setHandler,
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { HookrelayActivities } from '../activities';
 import {
   deliveryActivityId,
+  ENDPOINT_SLOT_FREE_SIGNAL,
   summarizeOutcome,
   type DeliverEventInput,
   type DeliverEventResult,
@@ -33,6 +37,9 @@ const LOCAL_FIRST_ATTEMPT_MAX_TARGETS = 100;
 /** The limit before the patch below: workflows started then replay with it. */
 const LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 = 10;
 
+/** A worker kept a slot of its endpoint for this delivery's deferred attempt. */
+export const endpointSlotFree = defineSignal<[deliveryId: string]>(ENDPOINT_SLOT_FREE_SIGNAL);
+
 // Bookkeeping runs as local activities: no server round trip per step.
 const bookkeeping = proxyLocalActivities<HookrelayActivities>({
   startToCloseTimeout: '30s',
@@ -45,6 +52,9 @@ const bookkeeping = proxyLocalActivities<HookrelayActivities>({
  * When every first attempt succeeds, the whole event completes in one workflow task.
  */
 export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEventResult> {
+  // Deliveries whose deferred attempt was woken: they try again before their timer fires.
+  const woken = new Set<string>();
+  setHandler(endpointSlotFree, (deliveryId) => void woken.add(deliveryId));
   const targets = await bookkeeping.resolveTargets(input);
   if (targets.length > 0) {
     // Temporal limits a search attribute value to 2 KiB: the first 50 webhook ids fit.
@@ -56,7 +66,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   const localFirst =
     targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 ||
     (targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS && patched('local-first-attempts-up-to-100-targets'));
-  const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target, localFirst)));
+  const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target, localFirst, woken)));
   const outcome = summarizeOutcome(results);
   await bookkeeping.finalizeEvent({
     eventId: input.eventId,
@@ -74,12 +84,17 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
  * The first attempt runs as a local activity (no server round trip: most receivers
  * answer 2xx at once). If it fails retryably, a regular activity with the webhook's
  * RetryPolicy takes over, so a stuck delivery shows as a pending activity in the UI.
- * An attempt deferred because its endpoint is at its concurrency limit waits here, in a
- * timer, rather than in a worker slot; it then tries again as a local activity too, as
- * it may well find the endpoint still full, and a local activity costs the server no
+ * An attempt deferred because its endpoint is at its concurrency limit waits here, not in
+ * a worker slot, until the worker signals that a slot is kept for it (or a fallback
+ * timer fires); it then tries again as a local activity too, which costs the server no
  * activity task and the workflow one task fewer.
  */
-async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst: boolean): Promise<TargetResult> {
+async function deliverTarget(
+  eventId: string,
+  target: DeliveryTarget,
+  localFirst: boolean,
+  woken: Set<string>,
+): Promise<TargetResult> {
   const settle = (outcome: TargetOutcome): TargetResult => ({
     deliveryId: target.deliveryId,
     webhookId: target.webhookId,
@@ -119,7 +134,11 @@ async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst
     // before the patch try again as regular activities too.
     local = localFirst && patched('deferred-attempts-run-locally');
     const remaining = target.retry.expirationMs - (Date.now() - startedAt);
-    await sleep(Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining)));
+    const waitMs = Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining));
+    // Until the worker wakes it (a slot is kept for it), or the timer fires. Without a
+    // signal this is the same timer a plain sleep starts, so older histories replay.
+    await condition(() => woken.has(target.deliveryId), waitMs);
+    woken.delete(target.deliveryId);
   }
 }
 

@@ -7,8 +7,8 @@ import { startReceiver, type Receiver } from '../support/receiver';
 
 /**
  * A slow endpoint gets at most HOOKRELAY_ENDPOINT_CONCURRENCY attempts at once per
- * worker; the rest wait in workflow timers, so a healthy endpoint is served meanwhile
- * even when the worker has only a few slots.
+ * worker; the rest wait in their workflows, not in worker slots, until the worker wakes
+ * them, so a healthy endpoint is served meanwhile even when the worker has only a few slots.
  */
 describe('per-endpoint concurrency', () => {
   let ctx: TestContext;
@@ -82,6 +82,37 @@ describe('per-endpoint concurrency', () => {
       expect(started.map((a) => a.attempt)).toEqual([1]);
     } finally {
       await busy.close();
+    }
+  });
+
+  it('wakes a deferred delivery with a signal as soon as a slot is kept for it, before its timer', async () => {
+    const queue = await startReceiver([], { status: 200, delayMs: 1_000 });
+    try {
+      await createWebhook(ctx, { url: queue.url, organizationId: 'org_queue' });
+      const eventIds: string[] = [];
+      for (let i = 0; i < 5; i++) eventIds.push(await emitTestEvent(ctx, { organizationId: 'org_queue' }));
+      await queue.waitFor(5, 30_000);
+      expect(queue.maxInFlight).toBeLessThanOrEqual(2);
+
+      const histories = await Promise.all(
+        eventIds.map(async (id) => {
+          const handle = ctx.client.workflow.getHandle(id);
+          await handle.result();
+          return (await handle.fetchHistory()).events ?? [];
+        }),
+      );
+      // Two took the slots; the others were deferred. Nothing finished for 1 s, so their
+      // fallback timers are 10 s or more (the attempt timeout): each woke on a signal instead.
+      const deferred = histories.filter((events) => events.some((e) => e.timerStartedEventAttributes));
+      expect(deferred.length).toBeGreaterThanOrEqual(3);
+      for (const events of deferred) {
+        const signals = events.flatMap((e) => (e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes] : []));
+        expect(signals.map((s) => s.signalName)).toContain('endpointSlotFree');
+        expect(events.some((e) => e.timerCanceledEventAttributes)).toBe(true);
+        expect(events.some((e) => e.timerFiredEventAttributes)).toBe(false);
+      }
+    } finally {
+      await queue.close();
     }
   });
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createEndpointLimiter, MAX_DEFERRAL_MS, MIN_DEFERRAL_MS } from '../../src/delivery/endpoint-limiter';
+import {
+  createEndpointLimiter,
+  KEPT_SLOT_MS,
+  MAX_DEFERRAL_MS,
+  MAX_QUEUED_FALLBACK_MS,
+  MIN_DEFERRAL_MS,
+} from '../../src/delivery/endpoint-limiter';
 
 describe('endpoint limiter', () => {
   it('admits up to the limit per endpoint, independently per endpoint', () => {
@@ -21,7 +27,7 @@ describe('endpoint limiter', () => {
 describe('endpoint limiter deferrals', () => {
   it('queues deferred attempts behind each other, spaced by how long attempts hold a slot', () => {
     let now = 0;
-    const limiter = createEndpointLimiter(2, () => now);
+    const limiter = createEndpointLimiter(2, { clock: () => now });
     const first = limiter.tryAcquire('slow')!;
     limiter.tryAcquire('slow');
     now = 9_000; // both have held their slots 9 s, none has finished yet (timeout 5 s is exceeded)
@@ -35,7 +41,7 @@ describe('endpoint limiter deferrals', () => {
 
   it('assumes attempts take their timeout until one finishes, then learns how long they take', () => {
     let now = 0;
-    const limiter = createEndpointLimiter(2, () => now);
+    const limiter = createEndpointLimiter(2, { clock: () => now });
     const a = limiter.tryAcquire('e')!;
     const b = limiter.tryAcquire('e')!;
     expect(limiter.deferralMs('e', 10_000)).toBe(5_000); // 10 s / 2 slots
@@ -52,7 +58,7 @@ describe('endpoint limiter deferrals', () => {
   it('spreads attempts queued beyond the horizon over its second half', () => {
     const now = 0;
     let draw = 0;
-    const limiter = createEndpointLimiter(1, () => now, () => draw);
+    const limiter = createEndpointLimiter(1, { clock: () => now, random: () => draw });
     limiter.tryAcquire('dead');
     expect(limiter.deferralMs('dead', 30_000)).toBe(30_000);
     expect(limiter.deferralMs('dead', 30_000)).toBe(60_000);
@@ -65,7 +71,7 @@ describe('endpoint limiter deferrals', () => {
 
   it('learns nothing from a slot released without a send', () => {
     let now = 0;
-    const limiter = createEndpointLimiter(1, () => now);
+    const limiter = createEndpointLimiter(1, { clock: () => now });
     const sent = limiter.tryAcquire('e')!;
     now = 5_000;
     sent();
@@ -80,12 +86,116 @@ describe('endpoint limiter deferrals', () => {
 
   it('forgets an idle endpoint but not how long its attempts took', () => {
     let now = 0;
-    const limiter = createEndpointLimiter(1, () => now);
+    const limiter = createEndpointLimiter(1, { clock: () => now });
     const release = limiter.tryAcquire('a')!;
     now = 2_000;
     release();
     expect(limiter.inFlight('a')).toBe(0);
     limiter.tryAcquire('a');
     expect(limiter.deferralMs('a', 30_000)).toBe(2_000);
+  });
+});
+
+describe('endpoint limiter queue', () => {
+  /** A limiter whose timers run when the test says, and waiters that record their wake-ups. */
+  function setUp(max: number) {
+    let now = 0;
+    const timers: Array<{ at: number; fn: () => void; cancelled: boolean }> = [];
+    const limiter = createEndpointLimiter(max, {
+      clock: () => now,
+      schedule: (fn, ms) => {
+        const timer = { at: now + ms, fn, cancelled: false };
+        timers.push(timer);
+        return timer as unknown as ReturnType<typeof setTimeout>;
+      },
+      cancel: (handle) => void ((handle as unknown as { cancelled: boolean }).cancelled = true),
+    });
+    const woken: string[] = [];
+    const waiter = (key: string, wake: () => Promise<unknown> = async () => woken.push(key)) => ({ key, wake });
+    return {
+      limiter,
+      woken,
+      waiter,
+      advance(ms: number) {
+        now += ms;
+        for (const timer of timers.filter((t) => t.at <= now && !t.cancelled)) {
+          timer.cancelled = true;
+          timer.fn();
+        }
+      },
+    };
+  }
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('keeps each freed slot for the first waiter and wakes it; nobody else gets that slot', async () => {
+    const { limiter, woken, waiter } = setUp(1);
+    const held = limiter.tryAcquire('e')!;
+    limiter.deferralMs('e', 10_000, waiter('a'));
+    limiter.deferralMs('e', 10_000, waiter('b'));
+    expect(limiter.waiting('e')).toBe(2);
+    held();
+    await settle();
+    expect(woken).toEqual(['a']);
+    expect(limiter.tryAcquire('e')).toBeUndefined(); // kept for a
+    expect(limiter.tryAcquire('e', 'b')).toBeUndefined(); // b is next, not now
+    const a = limiter.tryAcquire('e', 'a');
+    expect(a).toBeTypeOf('function');
+    a!();
+    await settle();
+    expect(woken).toEqual(['a', 'b']);
+    expect(limiter.tryAcquire('e', 'b')).toBeTypeOf('function');
+    expect(limiter.waiting('e')).toBe(0);
+  });
+
+  it('gives a kept slot on when its waiter does not come, and puts that waiter back at the head', async () => {
+    const { limiter, woken, waiter, advance } = setUp(1);
+    const held = limiter.tryAcquire('e')!;
+    for (const key of ['a', 'b', 'c']) limiter.deferralMs('e', 10_000, waiter(key));
+    held();
+    await settle();
+    advance(KEPT_SLOT_MS);
+    await settle();
+    expect(woken).toEqual(['a', 'b']);
+    // a comes late: b holds the kept slot, so a waits again, first in line.
+    expect(limiter.tryAcquire('e', 'a')).toBeUndefined();
+    limiter.deferralMs('e', 10_000, waiter('a'));
+    limiter.tryAcquire('e', 'b')!();
+    await settle();
+    expect(woken).toEqual(['a', 'b', 'a']);
+  });
+
+  it('gives the slot on at once when a waiter cannot be woken', async () => {
+    const { limiter, woken, waiter } = setUp(1);
+    const held = limiter.tryAcquire('e')!;
+    limiter.deferralMs('e', 10_000, waiter('gone', () => Promise.reject(new Error('workflow completed'))));
+    limiter.deferralMs('e', 10_000, waiter('b'));
+    held();
+    await settle();
+    expect(woken).toEqual(['b']);
+    expect(limiter.tryAcquire('e', 'b')).toBeTypeOf('function');
+  });
+
+  it('keeps a waiter in its place, and sizes its fallback from its place in the queue', () => {
+    const { limiter, waiter } = setUp(2);
+    limiter.tryAcquire('e');
+    limiter.tryAcquire('e');
+    // Nothing finished yet: attempts are assumed to hold their slot the timeout, 10 s.
+    expect(limiter.deferralMs('e', 10_000, waiter('a'))).toBe(10_000); // twice 10 s / 2
+    expect(limiter.deferralMs('e', 10_000, waiter('b'))).toBe(20_000);
+    expect(limiter.deferralMs('e', 10_000, waiter('a'))).toBe(10_000); // back early: still first
+    for (let i = 0; i < 200; i++) limiter.deferralMs('e', 10_000, waiter(`w${i}`));
+    expect(limiter.deferralMs('e', 10_000, waiter('last'))).toBe(MAX_QUEUED_FALLBACK_MS);
+    expect(limiter.waiting('e')).toBe(203);
+  });
+
+  it('wakes a waiter at once when a slot freed while it was being deferred', async () => {
+    const { limiter, woken, waiter } = setUp(1);
+    const held = limiter.tryAcquire('e')!;
+    expect(limiter.tryAcquire('e', 'a')).toBeUndefined();
+    held(); // freed before a's deferral was queued
+    limiter.deferralMs('e', 10_000, waiter('a'));
+    await settle();
+    expect(woken).toEqual(['a']);
+    expect(limiter.tryAcquire('e', 'a')).toBeTypeOf('function');
   });
 });
