@@ -490,7 +490,7 @@ function renderOverload(overload: OverloadResult): string {
   };
   const rows: string[][] = [
     [
-      `healthy endpoint alone (${overload.unloadedS} s after ${overload.warmupS} s warm-up, in the steady run's process; baseline of both runs)`,
+      `healthy endpoint alone (${overload.unloadedS} s after ${overload.warmupS} s warm-up, in the steady run's process; baseline of the runs below)`,
       pct(overload.unloaded.latencyMs),
       '',
       received(overload.unloaded),
@@ -505,10 +505,22 @@ function renderOverload(overload: OverloadResult): string {
       false,
     ),
     ...runRows('steady', overload.steady, `beside the slow stream (${overload.overloadS} s from the first slow event)`, 'all slow events were dispatched'),
+    ...(overload.burstControl
+      ? runRows(
+          'burst control',
+          overload.burstControl,
+          `beside the burst's events to an endpoint that answers at once (fresh process, ${overload.warmupS} s warm-up, ` +
+            `then ${overload.overloadS} s from the burst)`,
+          'all of them were dispatched',
+          false,
+        )
+      : []),
     ...runRows(
       'burst',
       overload.burst,
-      `beside the burst (fresh process, ${overload.warmupS} s warm-up, then ${overload.overloadS} s from the burst)`,
+      overload.burstControl
+        ? `beside the burst (same process, right after its control, ${overload.overloadS} s from the burst)`
+        : `beside the burst (fresh process, ${overload.warmupS} s warm-up, then ${overload.overloadS} s from the burst)`,
       'the burst was dispatched',
     ),
   ];
@@ -558,7 +570,10 @@ function renderOverload(overload: OverloadResult): string {
     table(
       ['run', 'dispatch', 'hand-off to the worker', 'in the worker'],
       [
-        ...(['control', 'steady', 'burst'] as const).map((name) => [name, overload[name].slowestWaits] as const),
+        ...(['control', 'steady', 'burstControl', 'burst'] as const).flatMap((name) => {
+          const run = overload[name];
+          return run ? [[name === 'burstControl' ? 'burst control' : name, run.slowestWaits] as const] : [];
+        }),
         ...(shared ? [['shared', shared.withSlow.slowestWaits] as const] : []),
       ].map(([name, waits]) => [name, n(waits?.dispatchMs), n(waits?.handOffMs), n(waits?.inWorkerMs)]),
     ),

@@ -8,9 +8,9 @@
 // - burst: all slow events at once, which adds the cost of queueing the burst (about
 //   10 s of work on 2 cores) in front of the healthy events.
 // Baseline: the healthy stream alone, measured once, in the steady run's process before it.
-// Control, in the same process between the two: the steady run's arrivals sent to an
-// endpoint that answers at once. It tells what the extra events cost the healthy stream
-// (CPU they share) from what the slow endpoint's slowness costs it.
+// Controls: each run's arrivals sent to an endpoint that answers at once, in the same
+// process just before it. They tell what the extra events cost the healthy stream (CPU
+// they share) from what the slow endpoint's slowness costs it.
 // Shared, in a third process: the slow endpoint's 1,000 events, at slowRatePerS, go to the
 // healthy endpoint as well (two subscribers of the same events). Its baseline is the
 // same events to the healthy endpoint alone, in the same process just before: what the
@@ -57,6 +57,8 @@ export interface OverloadResult extends Omit<Profile['overload'], 'drainS'> {
   control: OverloadRun;
   /** Slow events arriving at slowRatePerS. */
   steady: OverloadRun;
+  /** The burst to an endpoint that answers at once, in the burst's process before it (absent in older reports). */
+  burstControl?: OverloadRun;
   /** All slow events in one burst, in a fresh process. */
   burst: OverloadRun;
   /** The slow endpoint's events to both endpoints, in a third process (absent in reports written before it existed). */
@@ -116,17 +118,29 @@ export async function runOverloadScenario(ctx: BenchContext): Promise<OverloadRe
   });
   if (ctx.signal.aborted) throw new Error('interrupted');
   // A fresh process: the steady run's slow backlog would still hold the slow endpoint.
-  const burst = await withSlowEndpoint(ctx, 'overload-burst', (scope, slowReceiver) =>
-    measureOverloaded(ctx, scope, slowReceiver, {
+  const { burstControl, burst } = await withSlowEndpoint(ctx, 'overload-burst', async (scope, slowReceiver) => {
+    // The new process warms up on the healthy stream before the control's burst, as the
+    // first did. The control's events are all delivered as they come: nothing is left open.
+    const burstControl = await withReceiver(ctx, scope, FAST_ORGANIZATION, 0, (fastReceiver) =>
+      measureOverloaded(ctx, scope, fastReceiver, {
+        name: 'burst control',
+        organizationId: FAST_ORGANIZATION,
+        holdS: 0,
+        arrival: { kind: 'burst' },
+        leadInS: settings.warmupS,
+        unloadedP99: unloaded.latencyMs.p99,
+      }),
+    );
+    const run = await measureOverloaded(ctx, scope, slowReceiver, {
       name: 'burst',
       organizationId: SLOW_ORGANIZATION,
       holdS: settings.slowHoldS,
       arrival: { kind: 'burst' },
-      // The new process warms up on the healthy stream before the burst, as the first did.
-      leadInS: settings.warmupS,
+      leadInS: 0,
       unloadedP99: unloaded.latencyMs.p99,
-    }),
-  );
+    });
+    return { burstControl, burst: run };
+  });
   if (ctx.signal.aborted) throw new Error('interrupted');
   const shared = await measureShared(ctx);
   return {
@@ -141,6 +155,7 @@ export async function runOverloadScenario(ctx: BenchContext): Promise<OverloadRe
     unloaded,
     control,
     steady,
+    burstControl,
     burst,
     shared,
   };

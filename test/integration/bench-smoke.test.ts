@@ -86,6 +86,7 @@ describe('benchmark harness, smoke profile', () => {
       overload.unloaded,
       overload.control.overloaded,
       overload.steady.overloaded,
+      overload.burstControl!.overloaded,
       overload.burst.overloaded,
       shared.alone,
       shared.withSlow.overloaded,
@@ -93,15 +94,16 @@ describe('benchmark harness, smoke profile', () => {
       expect(figures.latencyMs.count).toBeGreaterThan(0);
       expect([figures.latencyMs.p50, figures.latencyMs.p95, figures.latencyMs.p99].every(finite)).toBe(true);
     }
-    for (const run of [overload.control, overload.steady, overload.burst, shared.withSlow]) {
+    for (const run of [overload.control, overload.steady, overload.burstControl!, overload.burst, shared.withSlow]) {
       expect([run.p99Ratio, run.slow.received, run.slow.maxInFlight, run.slow.dispatched].every(finite)).toBe(true);
       // Read back from the events' documents and workflow histories.
       expect(run.slowestWaits?.events).toBeGreaterThan(0);
       const waits = run.slowestWaits!;
       expect([waits.dispatchMs, waits.handOffMs, waits.inWorkerMs].every(finite)).toBe(true);
     }
-    // The control's endpoint answers at once: every event reaches it during its run.
+    // The controls' endpoint answers at once: every event reaches it during its run.
     expect(overload.control.slow.answered).toBe(overload.slowEvents);
+    expect(overload.burstControl!.slow.answered).toBe(overload.slowEvents);
     // Each shared run's events all reach the healthy endpoint, and the slow one receives them too.
     expect(shared.alone.measured).toBe(overload.slowEvents);
     expect(shared.alone.received).toBe(shared.alone.sent);
