@@ -35,7 +35,7 @@ export interface DeliverDeps {
    * Tells a workflow whose attempt was deferred that a slot of its endpoint is kept for
    * it (a signal); without it, deferred attempts come back when a slot should be free.
    */
-  wakeDeferred?: (deferred: DeferredAttempt) => Promise<unknown>;
+  wakeDeferred?: (deferred: DeferredAttempt) => Promise<boolean>;
   /** Leaves an endpoint that keeps failing alone for a while. */
   breaker?: EndpointBreaker;
   onAttempt?: (channel: string, outcome: ChannelAttemptResult['kind'], durationMs: number) => void;

@@ -19,7 +19,7 @@ export interface ActivityDependencies {
   /** Bounds attempts in flight per endpoint (HOOKRELAY_ENDPOINT_CONCURRENCY). */
   limiter?: EndpointLimiter;
   /** Wakes a workflow waiting for a slot of its endpoint (see signalDeferredAttempt). */
-  wakeDeferred?: (deferred: DeferredAttempt) => Promise<unknown>;
+  wakeDeferred?: (deferred: DeferredAttempt) => Promise<boolean>;
   /** Leaves failing endpoints alone for a while (HOOKRELAY_BREAKER_FAILURES). */
   breaker?: EndpointBreaker;
   /** Shared with the dispatcher when both run in one process: it fills it as it starts events. */

@@ -40,6 +40,12 @@ const LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 = 10;
 /** A worker kept a slot of its endpoint for this delivery's deferred attempt. */
 export const endpointSlotFree = defineSignal<[deliveryId: string]>(ENDPOINT_SLOT_FREE_SIGNAL);
 
+/** Deliveries whose deferred attempt was woken, and whether any of this run's queued for a slot. */
+interface SlotWakeups {
+  woken: Set<string>;
+  queued: boolean;
+}
+
 // Bookkeeping runs as local activities: no server round trip per step.
 const bookkeeping = proxyLocalActivities<HookrelayActivities>({
   startToCloseTimeout: '30s',
@@ -52,9 +58,8 @@ const bookkeeping = proxyLocalActivities<HookrelayActivities>({
  * When every first attempt succeeds, the whole event completes in one workflow task.
  */
 export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEventResult> {
-  // Deliveries whose deferred attempt was woken: they try again before their timer fires.
-  const woken = new Set<string>();
-  setHandler(endpointSlotFree, (deliveryId) => void woken.add(deliveryId));
+  const wakeups: SlotWakeups = { woken: new Set(), queued: false };
+  setHandler(endpointSlotFree, (deliveryId) => void wakeups.woken.add(deliveryId));
   const targets = await bookkeeping.resolveTargets(input);
   if (targets.length > 0) {
     // Temporal limits a search attribute value to 2 KiB: the first 50 webhook ids fit.
@@ -66,7 +71,12 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   const localFirst =
     targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 ||
     (targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS && patched('local-first-attempts-up-to-100-targets'));
-  const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target, localFirst, woken)));
+  const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target, localFirst, wakeups)));
+  // A signal that reaches a workflow task which completes the workflow makes Temporal
+  // reject that task, and the local attempts it ran would run again: a second POST. Once
+  // a delivery has queued for a slot, a late wake-up can come at any time, so the
+  // attempts are committed in a task of their own (a 1 ms timer ends it) before the last.
+  if (wakeups.queued && patched('commit-attempts-before-completing-after-queueing')) await sleep(1);
   const outcome = summarizeOutcome(results);
   await bookkeeping.finalizeEvent({
     eventId: input.eventId,
@@ -93,7 +103,7 @@ async function deliverTarget(
   eventId: string,
   target: DeliveryTarget,
   localFirst: boolean,
-  woken: Set<string>,
+  wakeups: SlotWakeups,
 ): Promise<TargetResult> {
   const settle = (outcome: TargetOutcome): TargetResult => ({
     deliveryId: target.deliveryId,
@@ -137,8 +147,9 @@ async function deliverTarget(
     const waitMs = Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining));
     // Until the worker wakes it (a slot is kept for it), or the timer fires. Without a
     // signal this is the same timer a plain sleep starts, so older histories replay.
-    await condition(() => woken.has(target.deliveryId), waitMs);
-    woken.delete(target.deliveryId);
+    wakeups.queued = true;
+    await condition(() => wakeups.woken.has(target.deliveryId), waitMs);
+    wakeups.woken.delete(target.deliveryId);
   }
 }
 

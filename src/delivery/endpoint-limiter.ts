@@ -11,8 +11,11 @@ export type ReleaseSlot = (sent?: boolean) => void;
 export interface SlotWaiter {
   /** The same key on its next attempt claims the slot kept for it. */
   key: string;
-  /** Tells the waiting workflow to try again now; rejects when it cannot be told. */
-  wake(): Promise<unknown>;
+  /**
+   * Tells the waiting workflow to try again now. Resolves false when it is gone for good
+   * (completed, terminated); rejects when it could not be told this time (Temporal down).
+   */
+  wake(): Promise<boolean>;
 }
 
 /**
@@ -138,16 +141,36 @@ export function createEndpointLimiter(maxPerEndpoint: number, options: EndpointL
           giveOn();
         }, KEPT_SLOT_MS),
       );
-      // A workflow that is gone cannot take its slot: it goes on at once.
+      const unkeep = () => {
+        const timer = state.kept.get(key);
+        if (timer !== undefined) cancel(timer);
+        return timer !== undefined;
+      };
       Promise.resolve()
         .then(() => waiter.wake())
-        .catch(() => {
-          const timer = state.kept.get(key);
-          if (timer !== undefined) cancel(timer);
-          giveOn();
-        });
+        .then(
+          (woken) => {
+            // A workflow that is gone cannot take its slot: it goes on at once.
+            if (!woken && unkeep()) giveOn();
+          },
+          () => {
+            // Not told this time: it keeps its place, and the slot is free for whoever
+            // comes first. The next slot to free up tries to wake it again; trying the
+            // whole queue now would only repeat the failure.
+            if (!unkeep()) return;
+            state.kept.delete(key);
+            requeueAtHead(state, key, waiter);
+          },
+        );
     }
     forgetIfIdle(endpoint, state);
+  };
+
+  const requeueAtHead = (state: EndpointState, key: string, waiter: SlotWaiter) => {
+    const rest = [...state.queue].filter(([queuedKey]) => queuedKey !== key);
+    state.queue.clear();
+    state.queue.set(key, waiter);
+    for (const [queuedKey, queued] of rest) state.queue.set(queuedKey, queued);
   };
 
   const holdEstimateMs = (endpoint: string, state: EndpointState, attemptTimeoutMs: number) => {
@@ -159,14 +182,8 @@ export function createEndpointLimiter(maxPerEndpoint: number, options: EndpointL
 
   const queue = (state: EndpointState, waiter: SlotWaiter): number => {
     if (!state.queue.has(waiter.key)) {
-      if (lapsed.delete(waiter.key)) {
-        const rest = [...state.queue];
-        state.queue.clear();
-        state.queue.set(waiter.key, waiter);
-        for (const [key, queued] of rest) state.queue.set(key, queued);
-      } else {
-        state.queue.set(waiter.key, waiter);
-      }
+      if (lapsed.delete(waiter.key)) requeueAtHead(state, waiter.key, waiter);
+      else state.queue.set(waiter.key, waiter);
     }
     let position = 0;
     for (const key of state.queue.keys()) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatcher/dispatcher';
 import { deliveriesCollection } from '../../src/store/delivery-store';
+import { signalDeferredAttempt } from '../../src/temporal/signal-deferred-attempt';
 import { createTestContext, type TestContext } from '../support/context';
 import { createWebhook, emitTestEvent, eventually, startDispatcher } from '../support/fixtures';
 import { startReceiver, type Receiver } from '../support/receiver';
@@ -108,11 +109,42 @@ describe('per-endpoint concurrency', () => {
       for (const events of deferred) {
         const signals = events.flatMap((e) => (e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes] : []));
         expect(signals.map((s) => s.signalName)).toContain('endpointSlotFree');
-        expect(events.some((e) => e.timerCanceledEventAttributes)).toBe(true);
-        expect(events.some((e) => e.timerFiredEventAttributes)).toBe(false);
+        // The deferral's timer (the first) was canceled, never fired.
+        const deferral = events.find((e) => e.timerStartedEventAttributes)!.timerStartedEventAttributes!.timerId;
+        expect(events.some((e) => e.timerCanceledEventAttributes?.timerId === deferral)).toBe(true);
+        expect(events.some((e) => e.timerFiredEventAttributes?.timerId === deferral)).toBe(false);
       }
+      // A run that has completed cannot be woken: the limiter is told so, and gives its slot on.
+      const { runId } = await ctx.client.workflow.getHandle(eventIds[0]!).describe();
+      const wake = signalDeferredAttempt(ctx.client);
+      expect(await wake({ workflowId: eventIds[0]!, runId, deliveryId: 'dlv_any' })).toBe(false);
     } finally {
       await queue.close();
+    }
+  });
+
+  it('sends a woken delivery once even when another wake-up reaches it while it completes', async () => {
+    const receiver = await startReceiver([], { status: 200, delayMs: 1_000 });
+    try {
+      await createWebhook(ctx, { url: receiver.url, organizationId: 'org_late_wake' });
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push(await emitTestEvent(ctx, { organizationId: 'org_late_wake' }));
+      // Two hold the slots for 1 s; the third queues, is woken when one frees, and sends.
+      const requests = await receiver.waitFor(3, 20_000);
+      const third = (JSON.parse(requests[2]!.body) as { event_id: string }).event_id;
+      // A second wake-up while its request is held: the task that runs the attempt, and
+      // would complete the workflow, has the signal arrive under it.
+      await ctx.client.workflow.getHandle(third).signal('endpointSlotFree', 'dlv_late');
+      for (const id of ids) await ctx.client.workflow.getHandle(id).result();
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // a repeated POST would be in by now
+      const perDelivery = new Map<string, number>();
+      for (const request of receiver.requests) {
+        const id = String(request.headers['webhook-id']);
+        perDelivery.set(id, (perDelivery.get(id) ?? 0) + 1);
+      }
+      expect([...perDelivery.values()]).toEqual([1, 1, 1]);
+    } finally {
+      await receiver.close();
     }
   });
 

@@ -111,7 +111,7 @@ describe('endpoint limiter queue', () => {
       cancel: (handle) => void ((handle as unknown as { cancelled: boolean }).cancelled = true),
     });
     const woken: string[] = [];
-    const waiter = (key: string, wake: () => Promise<unknown> = async () => woken.push(key)) => ({ key, wake });
+    const waiter = (key: string, wake: () => Promise<boolean> = async () => (woken.push(key), true)) => ({ key, wake });
     return {
       limiter,
       woken,
@@ -164,15 +164,38 @@ describe('endpoint limiter queue', () => {
     expect(woken).toEqual(['a', 'b', 'a']);
   });
 
-  it('gives the slot on at once when a waiter cannot be woken', async () => {
+  it('gives the slot on at once when a waiter is gone for good', async () => {
     const { limiter, woken, waiter } = setUp(1);
     const held = limiter.tryAcquire('e')!;
-    limiter.deferralMs('e', 10_000, waiter('gone', () => Promise.reject(new Error('workflow completed'))));
+    limiter.deferralMs('e', 10_000, waiter('gone', async () => false));
     limiter.deferralMs('e', 10_000, waiter('b'));
     held();
     await settle();
     expect(woken).toEqual(['b']);
     expect(limiter.tryAcquire('e', 'b')).toBeTypeOf('function');
+  });
+
+  it('keeps a waiter that could not be told first in line, frees the slot, and tries it again on the next', async () => {
+    const { limiter, woken, waiter } = setUp(1);
+    const held = limiter.tryAcquire('e')!;
+    let reachable = false;
+    const flaky = waiter('a', async () => {
+      if (!reachable) throw new Error('Temporal unreachable');
+      woken.push('a');
+      return true;
+    });
+    limiter.deferralMs('e', 10_000, flaky);
+    limiter.deferralMs('e', 10_000, waiter('b'));
+    held();
+    await settle();
+    expect(woken).toEqual([]); // b was not tried after a's failure
+    expect(limiter.waiting('e')).toBe(2);
+    const other = limiter.tryAcquire('e'); // the slot is free meanwhile
+    expect(other).toBeTypeOf('function');
+    reachable = true;
+    other!();
+    await settle();
+    expect(woken).toEqual(['a']);
   });
 
   it('keeps a waiter in its place, and sizes its fallback from its place in the queue', () => {
