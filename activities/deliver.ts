@@ -54,8 +54,10 @@ export function createDeliverActivity(deps: DeliverDeps) {
     const { target, attemptOffset = 0 } = input;
     const attemptNumber = Context.current().info.attempt + attemptOffset;
     const endpoint = `${target.webhookId}#${target.channelIndex}`;
-    const run = Context.current().info.workflowExecution;
-    const deferred: DeferredAttempt | undefined = run && { ...run, deliveryId: target.deliveryId };
+    const { workflowExecution: run, isLocal } = Context.current().info;
+    // Only a local attempt queues to be woken: it runs in the worker that has its workflow
+    // (and so this queue), where a regular activity's next attempt may go to any worker.
+    const deferred: DeferredAttempt | undefined = run && isLocal ? { ...run, deliveryId: target.deliveryId } : undefined;
     // One key per delivery of one run: a redelivery's run queues on its own.
     const waiterKey = deferred && `${deferred.workflowId}/${deferred.runId}/${deferred.deliveryId}`;
     // The endpoint's limit is checked before anything is read: a slow endpoint's backlog

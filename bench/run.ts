@@ -9,7 +9,7 @@ import { SCENARIOS, type ScenarioName } from './lib/report';
 
 const USAGE = `usage: npm run bench -- [--profile full|smoke] [--only ${SCENARIOS.join(',')}] [--out DIR]
 
-  --profile  full (default, ~12 min) or smoke (seconds per scenario, checks the harness)
+  --profile  full (default, ~20 min) or smoke (seconds per scenario, checks the harness)
   --only     comma-separated scenarios to run (default: all)
   --out      output directory (default: bench/results for full, a temp dir for smoke)`;
 

@@ -76,7 +76,8 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   // reject that task, and the local attempts it ran would run again: a second POST. Once
   // a delivery has queued for a slot, a late wake-up can come at any time, so the
   // attempts are committed in a task of their own (a 1 ms timer ends it) before the last.
-  if (wakeups.queued && patched('commit-attempts-before-completing-after-queueing')) await sleep(1);
+  // (The same patch as the wait's: each patch costs a marker and a search attribute upsert.)
+  if (wakeups.queued && patched('deferral-wakeable')) await sleep(1);
   const outcome = summarizeOutcome(results);
   await bookkeeping.finalizeEvent({
     eventId: input.eventId,
@@ -145,11 +146,16 @@ async function deliverTarget(
     local = localFirst && patched('deferred-attempts-run-locally');
     const remaining = target.retry.expirationMs - (Date.now() - startedAt);
     const waitMs = Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining));
-    // Until the worker wakes it (a slot is kept for it), or the timer fires. Without a
-    // signal this is the same timer a plain sleep starts, so older histories replay.
     wakeups.queued = true;
-    await condition(() => wakeups.woken.has(target.deliveryId), waitMs);
-    wakeups.woken.delete(target.deliveryId);
+    // Until the worker wakes it (a slot is kept for it), or the timer fires. Workflows
+    // started before the patch sleep: condition() resumes a few promise steps later than
+    // sleep(), which could reorder commands when two targets resume in one task.
+    if (patched('deferral-wakeable')) {
+      await condition(() => wakeups.woken.has(target.deliveryId), waitMs);
+      wakeups.woken.delete(target.deliveryId);
+    } else {
+      await sleep(waitMs);
+    }
   }
 }
 

@@ -25,9 +25,11 @@ export interface SlotWaiter {
  *
  * A deferred attempt that can be woken joins the endpoint's queue: each slot that frees
  * up is kept for the queue's first waiter, which is woken at once. Its workflow then
- * comes back once, when there is room, however long the queue. It is also given a
- * fallback delay, about twice its expected turn, for when the wake-up never comes (this
- * process restarted, or the attempt ran in another worker process).
+ * comes back once, when there is room, however long the queue. A slot not claimed within
+ * KEPT_SLOT_MS goes to the next waiter, and the late one takes whichever slot is kept
+ * when it comes. Each waiter also gets a fallback delay, about twice its expected turn,
+ * for when the wake-up never comes (this process restarted, or the workflow's next task
+ * ran in another worker process).
  *
  * An attempt that cannot be woken is told roughly when a slot should be free for it,
  * given the attempts already deferred, up to a minute ahead: it then comes back about
@@ -35,8 +37,8 @@ export interface SlotWaiter {
  */
 export interface EndpointLimiter {
   /**
-   * A release function when a slot was free, or was kept for `waiterKey`; undefined
-   * when the endpoint is full.
+   * A release function when a slot was free, or was kept for `waiterKey` (or for a waiter
+   * woken after it, when its own went on without it); undefined when the endpoint is full.
    */
   tryAcquire(endpoint: string, waiterKey?: string): ReleaseSlot | undefined;
   /**
@@ -61,6 +63,8 @@ export const MAX_DEFERRAL_MS = 60_000;
 export const MAX_QUEUED_FALLBACK_MS = 10 * 60_000;
 /** How long a slot stays kept for a woken attempt; past it, the slot goes to the next in the queue. */
 export const KEPT_SLOT_MS = 5_000;
+/** After a wake-up failed (Temporal unreachable), when the queue's first is tried again. */
+export const WAKE_RETRY_MS = 1_000;
 /** Weight of the newest attempt in the running average of how long attempts hold a slot. */
 const HOLD_AVERAGE_WEIGHT = 0.2;
 
@@ -73,6 +77,8 @@ interface EndpointState {
   queue: Map<string, SlotWaiter>;
   /** Slots kept for woken attempts, by waiter key, each until its timer gives it on. */
   kept: Map<string, ReturnType<typeof setTimeout>>;
+  /** Set while a failed wake-up waits to be tried again. */
+  retry?: ReturnType<typeof setTimeout>;
 }
 
 export interface EndpointLimiterOptions {
@@ -93,7 +99,8 @@ export function createEndpointLimiter(maxPerEndpoint: number, options: EndpointL
   const endpoints = new Map<string, EndpointState>();
   // Running average of how long an attempt held its slot, kept while the endpoint is idle too.
   const averageHoldMs = new LRUCache<string, number>({ max: 10_000 });
-  // Woken attempts whose kept slot went on without them: they rejoin at the queue's head.
+  // Woken attempts whose kept slot went on without them (they came later than KEPT_SLOT_MS):
+  // when they come, they take any slot kept for another, or rejoin the queue at its head.
   const lapsed = new LRUCache<string, true>({ max: 10_000 });
 
   const stateOf = (endpoint: string): EndpointState => {
@@ -105,7 +112,8 @@ export function createEndpointLimiter(maxPerEndpoint: number, options: EndpointL
     return state;
   };
   const forgetIfIdle = (endpoint: string, state: EndpointState) => {
-    if (state.started.size === 0 && state.kept.size === 0 && state.queue.size === 0 && state.lastTurnAt <= clock()) {
+    const busy = state.started.size + state.kept.size + state.queue.size > 0 || state.retry !== undefined;
+    if (!busy && state.lastTurnAt <= clock()) {
       endpoints.delete(endpoint);
     }
   };
@@ -154,12 +162,18 @@ export function createEndpointLimiter(maxPerEndpoint: number, options: EndpointL
             if (!woken && unkeep()) giveOn();
           },
           () => {
-            // Not told this time: it keeps its place, and the slot is free for whoever
-            // comes first. The next slot to free up tries to wake it again; trying the
-            // whole queue now would only repeat the failure.
+            // Not told this time (Temporal unreachable): it keeps its place and the slot
+            // is free for whoever comes first. Waking the rest of the queue now would only
+            // repeat the failure: the next release, or a retry in a second, tries again.
             if (!unkeep()) return;
             state.kept.delete(key);
             requeueAtHead(state, key, waiter);
+            if (state.retry === undefined) {
+              state.retry = schedule(() => {
+                state.retry = undefined;
+                handOn(endpoint, state);
+              }, WAKE_RETRY_MS);
+            }
           },
         );
     }
@@ -196,17 +210,25 @@ export function createEndpointLimiter(maxPerEndpoint: number, options: EndpointL
   return {
     tryAcquire(endpoint, waiterKey) {
       const state = stateOf(endpoint);
-      if (waiterKey !== undefined) {
-        const timer = state.kept.get(waiterKey);
-        if (timer !== undefined) {
-          cancel(timer);
-          state.kept.delete(waiterKey);
-          return takeSlot(endpoint, state);
-        }
+      if (waiterKey === undefined) return occupied(state) < maxPerEndpoint ? takeSlot(endpoint, state) : undefined;
+      const keptFor = state.kept.has(waiterKey)
+        ? waiterKey
+        : // Woken, but later than its slot was kept: it takes one kept for a waiter woken
+          // after it, who is then the late one. However long wake-ups take, the woken
+          // attempts that do come get the kept slots, and the endpoint keeps sending.
+          lapsed.has(waiterKey)
+          ? state.kept.keys().next().value
+          : undefined;
+      if (keptFor !== undefined) {
+        cancel(state.kept.get(keptFor)!);
+        state.kept.delete(keptFor);
+        if (keptFor !== waiterKey) lapsed.set(keptFor, true);
+      } else if (occupied(state) >= maxPerEndpoint) {
+        return undefined;
       }
-      if (occupied(state) >= maxPerEndpoint) return undefined;
-      // Room with nobody queued (a slot only stays free while the queue is empty).
-      if (waiterKey !== undefined) state.queue.delete(waiterKey);
+      // It may also be queued (back early on its timer) or marked late: it is neither now.
+      state.queue.delete(waiterKey);
+      lapsed.delete(waiterKey);
       return takeSlot(endpoint, state);
     },
 

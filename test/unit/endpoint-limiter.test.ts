@@ -5,6 +5,7 @@ import {
   MAX_DEFERRAL_MS,
   MAX_QUEUED_FALLBACK_MS,
   MIN_DEFERRAL_MS,
+  WAKE_RETRY_MS,
 } from '../../src/delivery/endpoint-limiter';
 
 describe('endpoint limiter', () => {
@@ -156,12 +157,34 @@ describe('endpoint limiter queue', () => {
     advance(KEPT_SLOT_MS);
     await settle();
     expect(woken).toEqual(['a', 'b']);
-    // a comes late: b holds the kept slot, so a waits again, first in line.
+    const b = limiter.tryAcquire('e', 'b')!; // b came in time
+    // a comes late, with no slot kept to take: it waits again, first in line (before c).
     expect(limiter.tryAcquire('e', 'a')).toBeUndefined();
     limiter.deferralMs('e', 10_000, waiter('a'));
-    limiter.tryAcquire('e', 'b')!();
+    b();
     await settle();
     expect(woken).toEqual(['a', 'b', 'a']);
+  });
+
+  it('keeps sending when every wake-up takes longer than a slot is kept', async () => {
+    const { limiter, woken, waiter, advance } = setUp(1);
+    const held = limiter.tryAcquire('e')!;
+    for (const key of ['a', 'b', 'c']) limiter.deferralMs('e', 10_000, waiter(key));
+    held();
+    await settle();
+    advance(KEPT_SLOT_MS); // a is late: the slot is kept for b now
+    await settle();
+    expect(woken).toEqual(['a', 'b']);
+    // a comes: it takes the slot kept for b, and b is the late one.
+    const a = limiter.tryAcquire('e', 'a');
+    expect(a).toBeTypeOf('function');
+    expect(limiter.tryAcquire('e', 'c')).toBeUndefined(); // c is not woken yet
+    a!();
+    await settle();
+    expect(woken).toEqual(['a', 'b', 'c']); // the slot a freed is kept for c
+    // b comes after c was woken: it takes c's slot in turn.
+    expect(limiter.tryAcquire('e', 'b')).toBeTypeOf('function');
+    expect(limiter.waiting('e')).toBe(0);
   });
 
   it('gives the slot on at once when a waiter is gone for good', async () => {
@@ -196,6 +219,30 @@ describe('endpoint limiter queue', () => {
     other!();
     await settle();
     expect(woken).toEqual(['a']);
+  });
+
+  it('tries a waiter that could not be told again a second later, even with nothing in flight', async () => {
+    const { limiter, woken, waiter, advance } = setUp(1);
+    const held = limiter.tryAcquire('e')!;
+    let reachable = false;
+    limiter.deferralMs(
+      'e',
+      10_000,
+      waiter('a', async () => {
+        if (!reachable) throw new Error('Temporal unreachable');
+        woken.push('a');
+        return true;
+      }),
+    );
+    held();
+    await settle();
+    expect(woken).toEqual([]);
+    reachable = true;
+    advance(WAKE_RETRY_MS);
+    await settle();
+    expect(woken).toEqual(['a']);
+    expect(limiter.tryAcquire('e')).toBeUndefined(); // kept for a
+    expect(limiter.tryAcquire('e', 'a')).toBeTypeOf('function');
   });
 
   it('keeps a waiter in its place, and sizes its fallback from its place in the queue', () => {
