@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { ChannelSenders, ChannelAttemptResult } from '../src/delivery/channel-sender';
-import type { DeferredAttempt, DeliverResult, DeliveryTarget } from '../src/domain/delivery-plan';
+import type { DeliverResult, DeliveryTarget } from '../src/domain/delivery-plan';
 import type { EndpointBreaker } from '../src/delivery/endpoint-breaker';
 import type { EndpointLimiter, ReleaseSlot } from '../src/delivery/endpoint-limiter';
 import { DeliveryFailureType, finalStatusForFailure } from '../src/domain/delivery-outcome';
@@ -31,11 +31,6 @@ export interface DeliverDeps {
   resolved: ResolvedWebhooks;
   /** Bounds attempts in flight per (webhook, channel) in this process. */
   limiter?: EndpointLimiter;
-  /**
-   * Tells a workflow whose attempt was deferred that a slot of its endpoint is kept for
-   * it (a signal); without it, deferred attempts come back when a slot should be free.
-   */
-  wakeDeferred?: (deferred: DeferredAttempt) => Promise<boolean>;
   /** Leaves an endpoint that keeps failing alone for a while. */
   breaker?: EndpointBreaker;
   onAttempt?: (channel: string, outcome: ChannelAttemptResult['kind'], durationMs: number) => void;
@@ -54,23 +49,12 @@ export function createDeliverActivity(deps: DeliverDeps) {
     const { target, attemptOffset = 0 } = input;
     const attemptNumber = Context.current().info.attempt + attemptOffset;
     const endpoint = `${target.webhookId}#${target.channelIndex}`;
-    const { workflowExecution: run, isLocal } = Context.current().info;
-    // Only a local attempt queues to be woken: it runs in the worker that has its workflow
-    // (and so this queue), where a regular activity's next attempt may go to any worker.
-    const deferred: DeferredAttempt | undefined = run && isLocal ? { ...run, deliveryId: target.deliveryId } : undefined;
-    // One key per delivery of one run: a redelivery's run queues on its own.
-    const waiterKey = deferred && `${deferred.workflowId}/${deferred.runId}/${deferred.deliveryId}`;
     // The endpoint's limit is checked before anything is read: a slow endpoint's backlog
-    // may come back to find it full, and each time should cost next to nothing.
-    const release = deps.limiter?.tryAcquire(endpoint, waiterKey);
+    // comes back to find it full many times, and each time should cost next to nothing.
+    const release = deps.limiter?.tryAcquire(endpoint);
     if (deps.limiter && !release) {
-      const { wakeDeferred } = deps;
-      const waiter =
-        wakeDeferred && deferred && waiterKey ? { key: waiterKey, wake: () => wakeDeferred(deferred) } : undefined;
       // Jitter, so attempts deferred together do not all come back in the same instant.
-      const retryInMs = Math.round(
-        deps.limiter.deferralMs(endpoint, target.attemptTimeoutMs, waiter) * (0.9 + Math.random() * 0.2),
-      );
+      const retryInMs = Math.round(deps.limiter.deferralMs(endpoint, target.attemptTimeoutMs) * (0.9 + Math.random() * 0.2));
       return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
     }
     try {

@@ -2,7 +2,6 @@ import type { Db } from 'mongodb';
 import type { ChannelAttemptResult, ChannelSenders } from '../src/delivery/channel-sender';
 import type { EndpointBreaker } from '../src/delivery/endpoint-breaker';
 import type { EndpointLimiter } from '../src/delivery/endpoint-limiter';
-import type { DeferredAttempt } from '../src/domain/delivery-plan';
 import type { Sealer } from '../src/store/channel-secrets';
 import { RecentEvents } from '../src/store/recent-events';
 import { ResolvedWebhooks } from '../src/store/resolved-webhooks';
@@ -18,8 +17,6 @@ export interface ActivityDependencies {
   senders: ChannelSenders;
   /** Bounds attempts in flight per endpoint (HOOKRELAY_ENDPOINT_CONCURRENCY). */
   limiter?: EndpointLimiter;
-  /** Wakes a workflow waiting for a slot of its endpoint (see signalDeferredAttempt). */
-  wakeDeferred?: (deferred: DeferredAttempt) => Promise<boolean>;
   /** Leaves failing endpoints alone for a while (HOOKRELAY_BREAKER_FAILURES). */
   breaker?: EndpointBreaker;
   /** Shared with the dispatcher when both run in one process: it fills it as it starts events. */
@@ -43,7 +40,6 @@ export function createActivities(deps: ActivityDependencies) {
       events,
       resolved,
       limiter: deps.limiter,
-      wakeDeferred: deps.wakeDeferred,
       breaker: deps.breaker,
       onAttempt: deps.onAttempt,
     }),

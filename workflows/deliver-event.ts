@@ -1,19 +1,15 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  condition,
-  defineSignal,
   patched,
   proxyActivities,
   proxyLocalActivities,
-  setHandler,
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { HookrelayActivities } from '../activities';
 import {
   deliveryActivityId,
-  ENDPOINT_SLOT_FREE_SIGNAL,
   summarizeOutcome,
   type DeliverEventInput,
   type DeliverEventResult,
@@ -37,15 +33,6 @@ const LOCAL_FIRST_ATTEMPT_MAX_TARGETS = 100;
 /** The limit before the patch below: workflows started then replay with it. */
 const LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 = 10;
 
-/** A worker kept a slot of its endpoint for this delivery's deferred attempt. */
-export const endpointSlotFree = defineSignal<[deliveryId: string]>(ENDPOINT_SLOT_FREE_SIGNAL);
-
-/** Deliveries whose deferred attempt was woken, and whether any of this run's queued for a slot. */
-interface SlotWakeups {
-  woken: Set<string>;
-  queued: boolean;
-}
-
 // Bookkeeping runs as local activities: no server round trip per step.
 const bookkeeping = proxyLocalActivities<HookrelayActivities>({
   startToCloseTimeout: '30s',
@@ -58,8 +45,6 @@ const bookkeeping = proxyLocalActivities<HookrelayActivities>({
  * When every first attempt succeeds, the whole event completes in one workflow task.
  */
 export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEventResult> {
-  const wakeups: SlotWakeups = { woken: new Set(), queued: false };
-  setHandler(endpointSlotFree, (deliveryId) => void wakeups.woken.add(deliveryId));
   const targets = await bookkeeping.resolveTargets(input);
   if (targets.length > 0) {
     // Temporal limits a search attribute value to 2 KiB: the first 50 webhook ids fit.
@@ -71,13 +56,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   const localFirst =
     targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 ||
     (targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS && patched('local-first-attempts-up-to-100-targets'));
-  const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target, localFirst, wakeups)));
-  // A signal that reaches a workflow task which completes the workflow makes Temporal
-  // reject that task, and the local attempts it ran would run again: a second POST. Once
-  // a delivery has queued for a slot, a late wake-up can come at any time, so the
-  // attempts are committed in a task of their own (a 1 ms timer ends it) before the last.
-  // (The same patch as the wait's: each patch costs a marker and a search attribute upsert.)
-  if (wakeups.queued && patched('deferral-wakeable')) await sleep(1);
+  const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target, localFirst)));
   const outcome = summarizeOutcome(results);
   await bookkeeping.finalizeEvent({
     eventId: input.eventId,
@@ -95,17 +74,12 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
  * The first attempt runs as a local activity (no server round trip: most receivers
  * answer 2xx at once). If it fails retryably, a regular activity with the webhook's
  * RetryPolicy takes over, so a stuck delivery shows as a pending activity in the UI.
- * An attempt deferred because its endpoint is at its concurrency limit waits here, not in
- * a worker slot, until the worker signals that a slot is kept for it (or a fallback
- * timer fires); it then tries again as a local activity too, which costs the server no
+ * An attempt deferred because its endpoint is at its concurrency limit waits here, in a
+ * timer, rather than in a worker slot; it then tries again as a local activity too, as
+ * it may well find the endpoint still full, and a local activity costs the server no
  * activity task and the workflow one task fewer.
  */
-async function deliverTarget(
-  eventId: string,
-  target: DeliveryTarget,
-  localFirst: boolean,
-  wakeups: SlotWakeups,
-): Promise<TargetResult> {
+async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst: boolean): Promise<TargetResult> {
   const settle = (outcome: TargetOutcome): TargetResult => ({
     deliveryId: target.deliveryId,
     webhookId: target.webhookId,
@@ -145,17 +119,7 @@ async function deliverTarget(
     // before the patch try again as regular activities too.
     local = localFirst && patched('deferred-attempts-run-locally');
     const remaining = target.retry.expirationMs - (Date.now() - startedAt);
-    const waitMs = Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining));
-    wakeups.queued = true;
-    // Until the worker wakes it (a slot is kept for it), or the timer fires. Workflows
-    // started before the patch sleep: condition() resumes a few promise steps later than
-    // sleep(), which could reorder commands when two targets resume in one task.
-    if (patched('deferral-wakeable')) {
-      await condition(() => wakeups.woken.has(target.deliveryId), waitMs);
-      wakeups.woken.delete(target.deliveryId);
-    } else {
-      await sleep(waitMs);
-    }
+    await sleep(Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining)));
   }
 }
 

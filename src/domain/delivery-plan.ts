@@ -27,22 +27,9 @@ export interface DeliverEventInput {
 export type TargetOutcome = 'delivered' | 'failed' | 'canceled';
 
 /**
- * Signal to a deliverEvent run: a slot of the endpoint of its delivery `deliveryId` is
- * kept for it, so its deferred attempt should try again now.
- */
-export const ENDPOINT_SLOT_FREE_SIGNAL = 'endpointSlotFree';
-
-/** Where a deferred attempt waits: its workflow run, and the delivery within it. */
-export interface DeferredAttempt {
-  workflowId: string;
-  runId: string;
-  deliveryId: string;
-}
-
-/**
  * What one delivery activity reports when it does not fail: delivered, or deferred
- * because its endpoint had no free slot (`attemptsUsed`: real attempts so far, all of them), to
- * be tried again after `retryInMs`, or sooner if woken by ENDPOINT_SLOT_FREE_SIGNAL.
+ * because its endpoint had no free slot or is left alone (`attemptsUsed`: real attempts so far, all of them),
+ * to be tried again after `retryInMs`, when a slot should be free.
  */
 export type DeliverResult = { outcome: 'delivered' } | { outcome: 'deferred'; attemptsUsed: number; retryInMs?: number };
 

@@ -8,7 +8,6 @@ import type { Metrics } from '../observability/metrics';
 import type { Services } from '../runtime/services';
 import { parseCidrList } from '../security/ssrf';
 import { ensureSearchAttributes } from '../temporal/search-attribute-registry';
-import { signalDeferredAttempt } from '../temporal/signal-deferred-attempt';
 import { createHookrelayWorker } from '../temporal/worker';
 import { loadWorkflowBundle } from '../temporal/workflow-bundle';
 import { USER_AGENT } from '../version';
@@ -41,7 +40,6 @@ export async function startWorkerRole(services: Services, metrics?: Metrics): Pr
       box: services.box,
       senders,
       limiter: createEndpointLimiter(config.HOOKRELAY_ENDPOINT_CONCURRENCY),
-      wakeDeferred: signalDeferredAttempt(services.temporal),
       breaker: createEndpointBreaker(config.HOOKRELAY_BREAKER_FAILURES),
       events: services.recentEvents,
       onAttempt: metrics?.observeAttempt,

@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatcher/dispatcher';
 import { deliveriesCollection } from '../../src/store/delivery-store';
-import { signalDeferredAttempt } from '../../src/temporal/signal-deferred-attempt';
 import { createTestContext, type TestContext } from '../support/context';
 import { createWebhook, emitTestEvent, eventually, startDispatcher } from '../support/fixtures';
 import { startReceiver, type Receiver } from '../support/receiver';
 
 /**
  * A slow endpoint gets at most HOOKRELAY_ENDPOINT_CONCURRENCY attempts at once per
- * worker; the rest wait in their workflows, not in worker slots, until the worker wakes
- * them, so a healthy endpoint is served meanwhile even when the worker has only a few slots.
+ * worker; the rest wait in workflow timers, so a healthy endpoint is served meanwhile
+ * even when the worker has only a few slots.
  */
 describe('per-endpoint concurrency', () => {
   let ctx: TestContext;
@@ -83,68 +82,6 @@ describe('per-endpoint concurrency', () => {
       expect(started.map((a) => a.attempt)).toEqual([1]);
     } finally {
       await busy.close();
-    }
-  });
-
-  it('wakes a deferred delivery with a signal as soon as a slot is kept for it, before its timer', async () => {
-    const queue = await startReceiver([], { status: 200, delayMs: 1_000 });
-    try {
-      await createWebhook(ctx, { url: queue.url, organizationId: 'org_queue' });
-      const eventIds: string[] = [];
-      for (let i = 0; i < 5; i++) eventIds.push(await emitTestEvent(ctx, { organizationId: 'org_queue' }));
-      await queue.waitFor(5, 30_000);
-      expect(queue.maxInFlight).toBeLessThanOrEqual(2);
-
-      const histories = await Promise.all(
-        eventIds.map(async (id) => {
-          const handle = ctx.client.workflow.getHandle(id);
-          await handle.result();
-          return (await handle.fetchHistory()).events ?? [];
-        }),
-      );
-      // Two took the slots; the others were deferred. Nothing finished for 1 s, so their
-      // fallback timers are 10 s or more (the attempt timeout): each woke on a signal instead.
-      const deferred = histories.filter((events) => events.some((e) => e.timerStartedEventAttributes));
-      expect(deferred.length).toBeGreaterThanOrEqual(3);
-      for (const events of deferred) {
-        const signals = events.flatMap((e) => (e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes] : []));
-        expect(signals.map((s) => s.signalName)).toContain('endpointSlotFree');
-        // The deferral's timer (the first) was canceled, never fired.
-        const deferral = events.find((e) => e.timerStartedEventAttributes)!.timerStartedEventAttributes!.timerId;
-        expect(events.some((e) => e.timerCanceledEventAttributes?.timerId === deferral)).toBe(true);
-        expect(events.some((e) => e.timerFiredEventAttributes?.timerId === deferral)).toBe(false);
-      }
-      // A run that has completed cannot be woken: the limiter is told so, and gives its slot on.
-      const { runId } = await ctx.client.workflow.getHandle(eventIds[0]!).describe();
-      const wake = signalDeferredAttempt(ctx.client);
-      expect(await wake({ workflowId: eventIds[0]!, runId, deliveryId: 'dlv_any' })).toBe(false);
-    } finally {
-      await queue.close();
-    }
-  });
-
-  it('sends a woken delivery once even when another wake-up reaches it while it completes', async () => {
-    const receiver = await startReceiver([], { status: 200, delayMs: 1_000 });
-    try {
-      await createWebhook(ctx, { url: receiver.url, organizationId: 'org_late_wake' });
-      const ids: string[] = [];
-      for (let i = 0; i < 3; i++) ids.push(await emitTestEvent(ctx, { organizationId: 'org_late_wake' }));
-      // Two hold the slots for 1 s; the third queues, is woken when one frees, and sends.
-      const requests = await receiver.waitFor(3, 20_000);
-      const third = (JSON.parse(requests[2]!.body) as { event_id: string }).event_id;
-      // A second wake-up while its request is held: the task that runs the attempt, and
-      // would complete the workflow, has the signal arrive under it.
-      await ctx.client.workflow.getHandle(third).signal('endpointSlotFree', 'dlv_late');
-      for (const id of ids) await ctx.client.workflow.getHandle(id).result();
-      await new Promise((resolve) => setTimeout(resolve, 1_500)); // a repeated POST would be in by now
-      const perDelivery = new Map<string, number>();
-      for (const request of receiver.requests) {
-        const id = String(request.headers['webhook-id']);
-        perDelivery.set(id, (perDelivery.get(id) ?? 0) + 1);
-      }
-      expect([...perDelivery.values()]).toEqual([1, 1, 1]);
-    } finally {
-      await receiver.close();
     }
   });
 

@@ -7,7 +7,6 @@ import { createActivities, type ActivityDependencies } from '../../activities';
 import { parseCidrList } from '../../src/security/ssrf';
 import { createHttpTransport, type HttpTransport } from '../../src/delivery/http-transport';
 import { createEndpointLimiter } from '../../src/delivery/endpoint-limiter';
-import { signalDeferredAttempt } from '../../src/temporal/signal-deferred-attempt';
 import { createEndpointBreaker } from '../../src/delivery/endpoint-breaker';
 import { closeChannelSenders, createChannelSenders, type ChannelSenders } from '../../src/delivery/channel-senders';
 import { loadConfig, type Config } from '../../src/config/env';
@@ -101,7 +100,6 @@ export async function createTestContext(name: string, env: NodeJS.ProcessEnv = {
           box,
           senders,
           limiter: createEndpointLimiter(config.HOOKRELAY_ENDPOINT_CONCURRENCY),
-          wakeDeferred: signalDeferredAttempt(client),
           breaker: createEndpointBreaker(config.HOOKRELAY_BREAKER_FAILURES),
           ...overrides,
         }),
