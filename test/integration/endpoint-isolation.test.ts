@@ -73,7 +73,10 @@ describe('per-endpoint concurrency', () => {
         [1, 'http_500'],
         [2, null],
       ]);
-      const history = await ctx.client.workflow.getHandle(eventId).fetchHistory();
+      // The record is written inside the attempt; the activity's started event only once it completes.
+      const handle = ctx.client.workflow.getHandle(eventId);
+      await handle.result();
+      const history = await handle.fetchHistory();
       const events = history.events ?? [];
       // It was deferred: a timer for the deferral, then one for the retry's wait.
       expect(events.filter((e) => e.timerStartedEventAttributes).length).toBeGreaterThanOrEqual(2);
