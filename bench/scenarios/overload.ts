@@ -59,7 +59,7 @@ export interface OverloadResult extends Omit<Profile['overload'], 'drainS'> {
   steady: OverloadRun;
   /** The burst to an endpoint that answers at once, in the burst's process before it (absent in older reports). */
   burstControl?: OverloadRun;
-  /** All slow events in one burst, in a fresh process. */
+  /** All slow events in one burst, in a fresh process, right after its control. */
   burst: OverloadRun;
   /** The slow endpoint's events to both endpoints, in a third process (absent in reports written before it existed). */
   shared?: SharedRun;
