@@ -569,13 +569,17 @@ function renderOverload(overload: OverloadResult): string {
     '',
     table(
       ['run', 'dispatch', 'hand-off to the worker', 'in the worker'],
-      [
-        ...(['control', 'steady', 'burstControl', 'burst'] as const).flatMap((name) => {
-          const run = overload[name];
-          return run ? [[name === 'burstControl' ? 'burst control' : name, run.slowestWaits] as const] : [];
-        }),
-        ...(shared ? [['shared', shared.withSlow.slowestWaits] as const] : []),
-      ].map(([name, waits]) => [name, n(waits?.dispatchMs), n(waits?.handOffMs), n(waits?.inWorkerMs)]),
+      (
+        [
+          ['control', overload.control],
+          ['steady', overload.steady],
+          ['burst control', overload.burstControl],
+          ['burst', overload.burst],
+          ['shared', shared?.withSlow],
+        ] as const
+      ).flatMap(([name, run]) =>
+        run ? [[name, n(run.slowestWaits?.dispatchMs), n(run.slowestWaits?.handOffMs), n(run.slowestWaits?.inWorkerMs)]] : [],
+      ),
     ),
   ].join('\n');
 }

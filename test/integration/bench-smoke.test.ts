@@ -82,11 +82,12 @@ describe('benchmark harness, smoke profile', () => {
 
     expect([overload.endpointConcurrency, overload.slowEvents, overload.slowRatePerS].every(finite)).toBe(true);
     const shared = overload.shared!;
+    const burstControl = overload.burstControl!;
     for (const figures of [
       overload.unloaded,
       overload.control.overloaded,
       overload.steady.overloaded,
-      overload.burstControl!.overloaded,
+      burstControl.overloaded,
       overload.burst.overloaded,
       shared.alone,
       shared.withSlow.overloaded,
@@ -94,7 +95,7 @@ describe('benchmark harness, smoke profile', () => {
       expect(figures.latencyMs.count).toBeGreaterThan(0);
       expect([figures.latencyMs.p50, figures.latencyMs.p95, figures.latencyMs.p99].every(finite)).toBe(true);
     }
-    for (const run of [overload.control, overload.steady, overload.burstControl!, overload.burst, shared.withSlow]) {
+    for (const run of [overload.control, overload.steady, burstControl, overload.burst, shared.withSlow]) {
       expect([run.p99Ratio, run.slow.received, run.slow.maxInFlight, run.slow.dispatched].every(finite)).toBe(true);
       // Read back from the events' documents and workflow histories.
       expect(run.slowestWaits?.events).toBeGreaterThan(0);
@@ -105,8 +106,8 @@ describe('benchmark harness, smoke profile', () => {
     // burst control's burst is over the smoke profile's limit (5), so some of it is
     // deferred past the short window; it answers, and never more than once per event.
     expect(overload.control.slow.answered).toBe(overload.slowEvents);
-    expect(overload.burstControl!.slow.answered).toBeGreaterThan(0);
-    expect(overload.burstControl!.slow.received).toBeLessThanOrEqual(overload.slowEvents);
+    expect(burstControl.slow.answered).toBeGreaterThan(0);
+    expect(burstControl.slow.received).toBeLessThanOrEqual(overload.slowEvents);
     // Each shared run's events all reach the healthy endpoint, and the slow one receives them too.
     expect(shared.alone.measured).toBe(overload.slowEvents);
     expect(shared.alone.received).toBe(shared.alone.sent);
