@@ -9,6 +9,7 @@ import { openChannel, type Sealer } from '../src/store/channel-secrets';
 import { recordAttempt, type DeliveryKey, type DeliveryStatus } from '../src/store/delivery-store';
 import type { RecentEvents } from '../src/store/recent-events';
 import type { ResolvedWebhooks } from '../src/store/resolved-webhooks';
+import type { ReceiverWaits } from '../src/temporal/workflow-task-slots';
 import { disableWebhook, findWebhook } from '../src/store/webhook-store';
 import { nextRetryDelayMs } from './retry-schedule';
 
@@ -33,6 +34,8 @@ export interface DeliverDeps {
   limiter?: EndpointLimiter;
   /** Leaves an endpoint that keeps failing alone for a while. */
   breaker?: EndpointBreaker;
+  /** Told while a local attempt waits on its receiver: the worker takes other tasks meanwhile. */
+  receiverWaits?: ReceiverWaits;
   onAttempt?: (channel: string, outcome: ChannelAttemptResult['kind'], durationMs: number) => void;
 }
 
@@ -165,6 +168,9 @@ async function attemptDelivery(
   }
 
   let result: ChannelAttemptResult;
+  // A local attempt holds its workflow task open while the receiver answers.
+  const workflowId = info.isLocal ? info.workflowExecution?.workflowId : undefined;
+  const leaveWait = workflowId === undefined ? undefined : deps.receiverWaits?.enter(workflowId);
   try {
     result = await sender.send({
       event,
@@ -180,6 +186,7 @@ async function attemptDelivery(
   } catch (error) {
     result = { kind: 'retry', error: 'internal_error', errorMessage: (error as Error).message, durationMs: deps.now().getTime() - startedAt.getTime() };
   } finally {
+    leaveWait?.();
     release?.();
   }
   if (result.kind === 'retry') deps.breaker?.failed(endpoint, admission.probe);

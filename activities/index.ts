@@ -5,6 +5,7 @@ import type { EndpointLimiter } from '../src/delivery/endpoint-limiter';
 import type { Sealer } from '../src/store/channel-secrets';
 import { RecentEvents } from '../src/store/recent-events';
 import { ResolvedWebhooks } from '../src/store/resolved-webhooks';
+import type { ReceiverWaits } from '../src/temporal/workflow-task-slots';
 import { createDeliverActivity } from './deliver';
 import { createFinalizeEventActivity } from './finalize-event';
 import { createMuxLifecycleActivities } from './mux-lifecycle';
@@ -19,6 +20,8 @@ export interface ActivityDependencies {
   limiter?: EndpointLimiter;
   /** Leaves failing endpoints alone for a while (HOOKRELAY_BREAKER_FAILURES). */
   breaker?: EndpointBreaker;
+  /** The worker's record of local attempts waiting on receivers (see src/temporal/workflow-task-slots.ts). */
+  receiverWaits?: ReceiverWaits;
   /** Shared with the dispatcher when both run in one process: it fills it as it starts events. */
   events?: RecentEvents;
   now?: () => Date;
@@ -41,6 +44,7 @@ export function createActivities(deps: ActivityDependencies) {
       resolved,
       limiter: deps.limiter,
       breaker: deps.breaker,
+      receiverWaits: deps.receiverWaits,
       onAttempt: deps.onAttempt,
     }),
     finalizeEvent: createFinalizeEventActivity({ db: deps.db, now, events, resolved }),

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { HookrelayActivities } from '../../activities';
-import { createHookrelayWorker } from '../../src/temporal/worker';
+import { createHookrelayWorker, workflowTaskSlotLimits } from '../../src/temporal/worker';
 import { openLoop, pollUntil, withConcurrency } from '../lib/load';
 import { createFloorActivities, type ActivityObserver } from './activities';
 import type {
@@ -137,8 +137,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop());
   const { maxCachedWorkflows, workflowThreadPoolSize, workflowTaskPollerBehavior, activityTaskPollerBehavior, tuner } =
     worker.options;
+  // The workflow-task supplier is code: its limits stand in for it.
+  const { activityTaskSlotSupplier, localActivityTaskSlotSupplier } = tuner as unknown as Record<string, unknown>;
   const workerSettings = JSON.parse(
-    JSON.stringify({ maxCachedWorkflows, workflowThreadPoolSize, workflowTaskPollerBehavior, activityTaskPollerBehavior, tuner }),
+    JSON.stringify({
+      maxCachedWorkflows,
+      workflowThreadPoolSize,
+      workflowTaskPollerBehavior,
+      activityTaskPollerBehavior,
+      tuner: { workflowTaskSlots: workflowTaskSlotLimits(), activityTaskSlotSupplier, localActivityTaskSlotSupplier },
+    }),
   ) as Record<string, unknown>;
   send({ type: 'ready', workerSettings });
 }

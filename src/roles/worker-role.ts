@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/metrics';
 import type { Services } from '../runtime/services';
 import { parseCidrList } from '../security/ssrf';
 import { ensureSearchAttributes } from '../temporal/search-attribute-registry';
-import { createHookrelayWorker } from '../temporal/worker';
+import { createHookrelayWorker, ReceiverWaits } from '../temporal/worker';
 import { loadWorkflowBundle } from '../temporal/workflow-bundle';
 import { USER_AGENT } from '../version';
 import type { Role } from './role';
@@ -30,8 +30,10 @@ export async function startWorkerRole(services: Services, metrics?: Metrics): Pr
     connectionsPerOrigin: null,
   });
   const senders = createChannelSenders({ config, transport, box: services.box, userAgent: USER_AGENT, db: services.mongo.db });
+  const receiverWaits = new ReceiverWaits();
   const worker = await createHookrelayWorker({
     connection,
+    receiverWaits,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: await loadWorkflowBundle(),
@@ -41,6 +43,7 @@ export async function startWorkerRole(services: Services, metrics?: Metrics): Pr
       senders,
       limiter: createEndpointLimiter(config.HOOKRELAY_ENDPOINT_CONCURRENCY),
       breaker: createEndpointBreaker(config.HOOKRELAY_BREAKER_FAILURES),
+      receiverWaits,
       events: services.recentEvents,
       onAttempt: metrics?.observeAttempt,
     }),

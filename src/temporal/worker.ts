@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { HookrelayActivities } from '../../activities';
+import { createWorkflowTaskSlotSupplier, ReceiverWaits, type WorkflowTaskSlotLimits } from './workflow-task-slots';
 
 export interface HookrelayWorkerOptions {
   connection: NativeConnection;
@@ -12,6 +14,27 @@ export interface HookrelayWorkerOptions {
   maxConcurrentActivityTaskExecutions?: number;
   /** Concurrent first attempts and bookkeeping steps per worker process. */
   maxConcurrentLocalActivityExecutions?: number;
+  /** The activities' record of first attempts waiting on receivers (see workflow-task-slots.ts). */
+  receiverWaits?: ReceiverWaits;
+  /** Workflow tasks at work at once, those waiting on receivers aside (default: 4 per core, at least 8). */
+  maxBusyWorkflowTasks?: number;
+}
+
+// A workflow task stays open while its local first attempts wait on receivers: as many
+// slots as local activities, so slow receivers cannot starve other events' tasks.
+const WORKFLOW_TASK_SLOTS = 200;
+// Tasks at work at once (plus the polls in flight): enough to keep the worker's CPU busy
+// between its calls to Temporal and MongoDB, few enough that a burst's tasks wait in the
+// task queue, where other organizations' tasks are served in turn, rather than here.
+const BUSY_WORKFLOW_TASKS_PER_CORE = 4;
+const MIN_BUSY_WORKFLOW_TASKS = 8;
+
+/** The workflow-task slots of a worker on this machine (see workflow-task-slots.ts). */
+export function workflowTaskSlotLimits(maxBusy?: number): WorkflowTaskSlotLimits {
+  return {
+    maxSlots: WORKFLOW_TASK_SLOTS,
+    maxBusy: maxBusy ?? Math.max(MIN_BUSY_WORKFLOW_TASKS, BUSY_WORKFLOW_TASKS_PER_CORE * availableParallelism()),
+  };
 }
 
 /** A worker that runs hookrelay's workflows and activities on one task queue. */
@@ -22,13 +45,17 @@ export async function createHookrelayWorker(options: HookrelayWorkerOptions): Pr
     taskQueue: options.taskQueue,
     workflowBundle: options.workflowBundle,
     activities: options.activities,
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 200,
-    maxConcurrentLocalActivityExecutions: options.maxConcurrentLocalActivityExecutions ?? 200,
-    // A workflow task stays open while its local first attempts wait on receivers: as many
-    // slots as local activities, so slow receivers cannot starve other events' tasks.
-    maxConcurrentWorkflowTaskExecutions: 200,
+    tuner: {
+      activityTaskSlotSupplier: { type: 'fixed-size', numSlots: options.maxConcurrentActivityTaskExecutions ?? 200 },
+      localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: options.maxConcurrentLocalActivityExecutions ?? 200 },
+      workflowTaskSlotSupplier: createWorkflowTaskSlotSupplier(
+        workflowTaskSlotLimits(options.maxBusyWorkflowTasks),
+        options.receiverWaits ?? new ReceiverWaits(),
+      ),
+      nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+    },
   };
   return Worker.create(workerOptions);
 }
 
-export { NativeConnection };
+export { NativeConnection, ReceiverWaits };

@@ -12,9 +12,12 @@ import { closeChannelSenders, createChannelSenders, type ChannelSenders } from '
 import { loadConfig, type Config } from '../../src/config/env';
 import { createSecretBox, generateEncryptionKey, type SecretBox } from '../../src/security/secret-box';
 import { ensureIndexes } from '../../src/store/indexes';
-import { createHookrelayWorker, type HookrelayWorkerOptions } from '../../src/temporal/worker';
+import { createHookrelayWorker, ReceiverWaits, type HookrelayWorkerOptions } from '../../src/temporal/worker';
 
-type WorkerTuning = Pick<HookrelayWorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentLocalActivityExecutions'>;
+type WorkerTuning = Pick<
+  HookrelayWorkerOptions,
+  'maxConcurrentActivityTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxBusyWorkflowTasks'
+>;
 
 let runtimeInstalled = false;
 
@@ -89,8 +92,11 @@ export async function createTestContext(name: string, env: NodeJS.ProcessEnv = {
     async startWorker(overrides = {}, workerOptions = {}) {
       const senders = createChannelSenders({ config, transport, box, userAgent: 'hookrelay/test', db });
       senderSets.push(senders);
+      // Wired as the worker role wires it: a task whose first attempts wait on receivers is not at work.
+      const receiverWaits = new ReceiverWaits();
       const worker = await createHookrelayWorker({
         connection: nativeConnection,
+        receiverWaits,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         workflowBundle: { codePath: inject('workflowBundlePath') },
@@ -101,6 +107,7 @@ export async function createTestContext(name: string, env: NodeJS.ProcessEnv = {
           senders,
           limiter: createEndpointLimiter(config.HOOKRELAY_ENDPOINT_CONCURRENCY),
           breaker: createEndpointBreaker(config.HOOKRELAY_BREAKER_FAILURES),
+          receiverWaits,
           ...overrides,
         }),
       });
