@@ -23,16 +23,21 @@ export class FairQueue<T> {
     this.count++;
   }
 
-  /** The oldest item of the key whose turn it is; undefined when empty. */
-  shift(): T | undefined {
+  /** Whether any item of `key` waits. */
+  has(key: string): boolean {
+    return this.queues.has(key);
+  }
+
+  /** The oldest item of the key whose turn it is, with its key; undefined when empty. */
+  shift(): { key: string; item: T } | undefined {
     const next = this.queues.entries().next();
     if (next.done) return undefined;
     const [key, queue] = next.value;
-    const item = queue.shift();
+    const item = queue.shift()!;
     this.queues.delete(key);
     if (queue.length > 0) this.queues.set(key, queue);
     this.count--;
-    return item;
+    return { key, item };
   }
 }
 
