@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { HookrelayActivities } from '../../activities';
-import { createHookrelayWorker, workflowTaskSlotLimits } from '../../src/temporal/worker';
+import { createHookrelayWorker, ReceiverWaits, workflowTaskSlotLimits } from '../../src/temporal/worker';
 import { openLoop, pollUntil, withConcurrency } from '../lib/load';
 import { createFloorActivities, type ActivityObserver } from './activities';
 import type {
@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     namespace: NAMESPACE,
     taskQueue,
     workflowBundle: { codePath: bundlePath },
+    receiverWaits: new ReceiverWaits(), // its activities call no receiver
     activities: createFloorActivities((workflowId, at) => observe(workflowId, at)) as unknown as HookrelayActivities,
   });
   const running = worker.run();

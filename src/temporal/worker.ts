@@ -14,16 +14,20 @@ export interface HookrelayWorkerOptions {
   maxConcurrentActivityTaskExecutions?: number;
   /** Concurrent first attempts and bookkeeping steps per worker process. */
   maxConcurrentLocalActivityExecutions?: number;
-  /** The activities' record of first attempts waiting on receivers (see workflow-task-slots.ts). */
-  receiverWaits?: ReceiverWaits;
-  /** Workflow tasks at work at once, those waiting on receivers aside (default: 4 per core, at least 8). */
+  /**
+   * The record of first attempts waiting on receivers that `activities` keep (pass the
+   * same one to createActivities): without it, tasks resting on slow receivers count as
+   * at work and hold the worker back. See workflow-task-slots.ts.
+   */
+  receiverWaits: ReceiverWaits;
+  /** Tasks at work below which the worker polls for new ones (default: 4 per core, at least 8). */
   maxBusyWorkflowTasks?: number;
 }
 
 // A workflow task stays open while its local first attempts wait on receivers: as many
 // slots as local activities, so slow receivers cannot starve other events' tasks.
 const WORKFLOW_TASK_SLOTS = 200;
-// Tasks at work at once (plus the polls in flight): enough to keep the worker's CPU busy
+// Tasks at work below which the worker polls for new ones: enough to keep its CPU busy
 // between its calls to Temporal and MongoDB, few enough that a burst's tasks wait in the
 // task queue, where other organizations' tasks are served in turn, rather than here.
 const BUSY_WORKFLOW_TASKS_PER_CORE = 4;
@@ -50,7 +54,7 @@ export async function createHookrelayWorker(options: HookrelayWorkerOptions): Pr
       localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: options.maxConcurrentLocalActivityExecutions ?? 200 },
       workflowTaskSlotSupplier: createWorkflowTaskSlotSupplier(
         workflowTaskSlotLimits(options.maxBusyWorkflowTasks),
-        options.receiverWaits ?? new ReceiverWaits(),
+        options.receiverWaits,
       ),
       nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
     },

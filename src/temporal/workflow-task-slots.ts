@@ -39,84 +39,102 @@ export class ReceiverWaits {
 export interface WorkflowTaskSlotLimits {
   /** Workflow tasks open at once, resting ones included. */
   maxSlots: number;
-  /** Workflow tasks at work at once: open and not waiting on a receiver. */
+  /**
+   * Tasks at work (open and not waiting on a receiver) below which the worker polls for a
+   * new event's first task. Work already admitted (sticky tasks of running workflows)
+   * and eager starts may go on up to twice this.
+   */
   maxBusy: number;
 }
 
-/** Permits are plain objects; the supplier keeps its own counts. */
-const PERMIT: SlotPermit = Object.freeze({});
+/** One reservation; the SDK hands the same object back when it marks or releases it. */
+interface Permit {
+  used: boolean;
+}
+
+interface Waiter {
+  grant: () => void;
+}
 
 /**
- * Workflow-task slots that keep the worker's CPU work to `maxBusy` tasks while letting
- * up to `maxSlots` stay open for tasks resting on receivers.
+ * Workflow-task slots that keep the worker's CPU work to about `maxBusy` tasks while
+ * letting up to `maxSlots` stay open for tasks resting on receivers.
  *
  * Why: the tasks the worker holds share its CPU. Taken all at once, a burst's hundreds
  * of tasks each wait for all the others, and so does any task that comes after them.
  * Left in Temporal's task queue, they are served in turn with other organizations' tasks
- * (fairness keys). Tasks resting on a receiver do not count against `maxBusy`, so slow
- * receivers cannot stall the others, as a fixed slot count this low would.
+ * (fairness keys). Tasks resting on a receiver do not count, so slow receivers cannot
+ * stall the others, as a fixed slot count this low would.
  *
- * Polls reserve a slot while fewer than `maxBusy` tasks are at work (the polls in flight
- * may each bring one more). Eager workflow starts, which the dispatcher asks for only for
- * an organization with nothing else waiting, take a free slot at once, up to `maxSlots`.
+ * Who gets a slot, by how many tasks are at work:
+ * - a poll of the task queue (new events' first tasks, the sweep's, redeliveries): below
+ *   `maxBusy`; the polls in flight may each bring one task more;
+ * - a sticky poll (running workflows' next tasks: timers that fired, retries that
+ *   finished) and an eager workflow start (which the dispatcher asks for only for an
+ *   organization with nothing else waiting): below twice `maxBusy`. Sticky tasks are
+ *   cheap to run here and, left waiting, would go back to the task queue and be replayed
+ *   from their whole history. Sticky polls waiting are served before the others.
  */
 export function createWorkflowTaskSlotSupplier(
   limits: WorkflowTaskSlotLimits,
   receiverWaits: ReceiverWaits,
 ): CustomSlotSupplier<WorkflowSlotInfo> {
-  if (!(limits.maxBusy >= 1 && limits.maxSlots >= limits.maxBusy)) {
-    throw new RangeError(`workflow task slots: need 1 ≤ maxBusy ≤ maxSlots, got ${limits.maxBusy} and ${limits.maxSlots}`);
+  if (!(limits.maxBusy >= 1 && limits.maxSlots >= 2 * limits.maxBusy)) {
+    throw new RangeError(`workflow task slots: need 1 ≤ maxBusy ≤ maxSlots ÷ 2, got ${limits.maxBusy} and ${limits.maxSlots}`);
   }
   let reserved = 0;
   let used = 0;
-  const waiting: Array<{ grant: () => void }> = [];
+  const waitingSticky: Waiter[] = [];
+  const waitingNew: Waiter[] = [];
 
   const busy = () => Math.max(0, used - receiverWaits.workflows);
-  const canPoll = () => reserved < limits.maxSlots && busy() < limits.maxBusy;
+  const admits = (sticky: boolean) =>
+    reserved < limits.maxSlots && busy() < (sticky ? 2 * limits.maxBusy : limits.maxBusy);
+  const reserve = (): Permit => {
+    reserved++;
+    return { used: false };
+  };
   const grantWaiting = () => {
-    while (waiting.length > 0 && canPoll()) {
-      reserved++;
-      waiting.shift()!.grant();
-    }
+    while (waitingSticky.length > 0 && admits(true)) waitingSticky.shift()!.grant();
+    while (waitingNew.length > 0 && admits(false)) waitingNew.shift()!.grant();
   };
   receiverWaits.onRest(grantWaiting);
 
   return {
     type: 'custom',
-    reserveSlot(_ctx, abortSignal) {
-      if (waiting.length === 0 && canPoll()) {
-        reserved++;
-        return Promise.resolve(PERMIT);
-      }
+    reserveSlot(ctx, abortSignal) {
+      const queue = ctx.isSticky ? waitingSticky : waitingNew;
+      if (queue.length === 0 && admits(ctx.isSticky)) return Promise.resolve(reserve());
       return new Promise<SlotPermit>((resolve, reject) => {
-        const entry = {
+        const waiter: Waiter = {
           grant: () => {
             abortSignal.removeEventListener('abort', onAbort);
-            resolve(PERMIT);
+            resolve(reserve());
           },
         };
         const onAbort = () => {
-          const index = waiting.indexOf(entry);
-          if (index >= 0) waiting.splice(index, 1);
+          const index = queue.indexOf(waiter);
+          if (index >= 0) queue.splice(index, 1);
           reject(abortSignal.reason); // what the SDK expects back, so it logs nothing
         };
         if (abortSignal.aborted) return onAbort();
         abortSignal.addEventListener('abort', onAbort, { once: true });
-        waiting.push(entry);
+        queue.push(waiter);
       });
     },
     tryReserveSlot() {
-      if (reserved >= limits.maxSlots) return null;
-      reserved++;
-      return PERMIT;
+      return admits(true) ? reserve() : null;
     },
-    markSlotUsed() {
+    markSlotUsed({ permit }) {
+      const slot = permit as Permit;
+      if (slot.used) return;
+      slot.used = true;
       used++;
     },
-    releaseSlot(ctx) {
+    releaseSlot({ permit }) {
+      const slot = permit as Permit;
       reserved--;
-      // A permit released unused (a poll that came back empty) has no slot info.
-      if (ctx.slotInfo) used = Math.max(0, used - 1);
+      if (slot.used) used--;
       grantWaiting();
     },
   };

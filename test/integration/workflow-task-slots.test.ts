@@ -4,13 +4,14 @@ import { createTestContext, type TestContext } from '../support/context';
 import { createWebhook, emitTestEvent, startDispatcher } from '../support/fixtures';
 import { startReceiver, type Receiver } from '../support/receiver';
 
-const HOLD_MS = 4_000;
+const HOLD_MS = 7_000;
 const SLOW_EVENTS = 16;
 
 /**
- * The worker keeps few workflow tasks at work at once, so a burst waits in Temporal's
- * task queue; tasks whose first attempts wait on receivers do not count, so slow
- * receivers cannot hold every task the worker takes.
+ * The worker polls for new workflow tasks only while few are at work, so a burst waits
+ * in Temporal's task queue; tasks whose first attempts wait on receivers do not count,
+ * so slow receivers cannot hold every task the worker takes. (Held 7 s, inside the
+ * webhook's 10 s timeout: a wide margin for the 16 holds and the healthy delivery.)
  */
 describe('workflow task slots', () => {
   let ctx: TestContext;
@@ -20,7 +21,7 @@ describe('workflow task slots', () => {
 
   beforeAll(async () => {
     ctx = await createTestContext('wft-slots', { HOOKRELAY_ENDPOINT_CONCURRENCY: '50' });
-    // 2 at work; with the worker's 10 polls in flight that is 12 tasks, fewer than the slow events.
+    // New events' tasks while fewer than 2 are at work; the worker polls the task queue 2 at a time.
     await ctx.startWorker({}, { maxBusyWorkflowTasks: 2 });
     // Not eager: every task comes through a poll, which is what the limit governs.
     dispatcher = await startDispatcher(ctx);

@@ -1,27 +1,28 @@
-import type { SlotReserveContext, WorkflowSlotInfo } from '@temporalio/worker';
+import type { SlotPermit, SlotReserveContext, WorkflowSlotInfo } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { createWorkflowTaskSlotSupplier, ReceiverWaits } from '../../src/temporal/workflow-task-slots';
 
-const reserveCtx: SlotReserveContext = {
+const pollCtx = (isSticky: boolean): SlotReserveContext => ({
   slotType: 'workflow',
   taskQueue: 'q',
   workerIdentity: 'test',
   workerBuildId: '',
-  isSticky: false,
-};
+  isSticky,
+});
 const taskInfo: WorkflowSlotInfo = { type: 'workflow', workflowType: 'deliverEvent', isSticky: false };
 
 /** A supplier and helpers that play the SDK's part: reserve, mark used, release. */
 function setUp(limits: { maxSlots: number; maxBusy: number }) {
   const waits = new ReceiverWaits();
   const slots = createWorkflowTaskSlotSupplier(limits, waits);
-  const signal = new AbortController().signal;
-  /** Reserves a slot and reports whether the reservation was granted by the next tick. */
-  const reserve = (abort = signal) => {
+  const granted: string[] = [];
+  /** Reserves a slot for a poll; `state` tells whether it was granted (after a tick). */
+  const poll = (name: string, options: { sticky?: boolean; signal?: AbortSignal } = {}) => {
     const state = { granted: false, rejected: undefined as unknown };
-    const permit = slots.reserveSlot(reserveCtx, abort).then(
+    const permit = slots.reserveSlot(pollCtx(options.sticky ?? false), options.signal ?? new AbortController().signal).then(
       (value) => {
         state.granted = true;
+        granted.push(name);
         return value;
       },
       (error: unknown) => {
@@ -31,23 +32,27 @@ function setUp(limits: { maxSlots: number; maxBusy: number }) {
     );
     return { state, permit };
   };
-  /** A task that came with the reserved permit. */
-  const use = async (reservation: ReturnType<typeof reserve>) => {
-    const permit = (await reservation.permit)!;
+  /** The poll brought a task: returns the task's end. */
+  const run = async (reservation: { permit: Promise<SlotPermit | undefined> } | SlotPermit) => {
+    const permit = ('permit' in reservation ? await reservation.permit : reservation) as SlotPermit;
     slots.markSlotUsed({ slotInfo: taskInfo, permit });
     return () => slots.releaseSlot({ slotInfo: taskInfo, permit });
   };
-  return { waits, slots, reserve, use };
+  /** Fills the work below which new polls are granted. */
+  const fill = async (count: number) => {
+    for (let i = 0; i < count; i++) await run(poll(`fill-${i}`));
+  };
+  return { waits, slots, poll, run, fill, granted };
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('workflow task slots', () => {
   it('grants polls while fewer than maxBusy tasks are at work, then one per finished task', async () => {
-    const { reserve, use } = setUp({ maxSlots: 10, maxBusy: 2 });
-    const finishFirst = await use(reserve());
-    await use(reserve());
-    const third = reserve();
+    const { poll, run } = setUp({ maxSlots: 10, maxBusy: 2 });
+    const finishFirst = await run(poll('a'));
+    await run(poll('b'));
+    const third = poll('c');
     await tick();
     expect(third.state.granted).toBe(false);
     finishFirst();
@@ -55,26 +60,26 @@ describe('workflow task slots', () => {
     expect(third.state.granted).toBe(true);
   });
 
-  it('does not count polls that came back empty as work', async () => {
-    const { slots, reserve } = setUp({ maxSlots: 10, maxBusy: 1 });
-    const first = reserve();
+  it('counts only tasks at work: a poll that came back empty frees no work', async () => {
+    const { slots, poll, run } = setUp({ maxSlots: 10, maxBusy: 2 });
+    const empty = poll('empty'); // granted: nothing at work yet
+    await run(poll('task'));
     await tick();
-    expect(first.state.granted).toBe(true);
-    // A poll that finds nothing holds a permit but no task: another poll may go out meanwhile.
-    const second = reserve();
+    expect(empty.state.granted).toBe(true);
+    await run(poll('second task'));
+    const next = poll('next');
     await tick();
-    expect(second.state.granted).toBe(true);
-    slots.releaseSlot({ permit: (await first.permit)! });
-    slots.releaseSlot({ permit: (await second.permit)! });
-    const third = reserve();
+    expect(next.state.granted).toBe(false);
+    // The empty poll's permit goes back unused: still two at work, the next poll waits.
+    slots.releaseSlot({ permit: (await empty.permit)! });
     await tick();
-    expect(third.state.granted).toBe(true);
+    expect(next.state.granted).toBe(false);
   });
 
   it('takes another task when one starts waiting on a receiver, and counts a workflow once', async () => {
-    const { waits, reserve, use } = setUp({ maxSlots: 10, maxBusy: 1 });
-    await use(reserve());
-    const next = reserve();
+    const { waits, poll, fill } = setUp({ maxSlots: 10, maxBusy: 1 });
+    await fill(1);
+    const next = poll('next');
     await tick();
     expect(next.state.granted).toBe(false);
     const leaveA = waits.enter('event-1');
@@ -90,42 +95,65 @@ describe('workflow task slots', () => {
   });
 
   it('never holds more than maxSlots open, resting tasks included', async () => {
-    const { waits, reserve, use } = setUp({ maxSlots: 2, maxBusy: 2 });
-    await use(reserve());
-    await use(reserve());
+    const { waits, poll, run } = setUp({ maxSlots: 2, maxBusy: 1 });
+    await run(poll('a'));
     waits.enter('event-1');
+    await run(poll('b'));
     waits.enter('event-2');
-    const third = reserve();
+    const third = poll('c', { sticky: true });
     await tick();
     expect(third.state.granted).toBe(false);
   });
 
-  it('gives eager starts a free slot beyond maxBusy, up to maxSlots', async () => {
-    const { slots, reserve, use } = setUp({ maxSlots: 3, maxBusy: 1 });
-    await use(reserve());
-    expect(slots.tryReserveSlot(reserveCtx)).not.toBeNull();
-    expect(slots.tryReserveSlot(reserveCtx)).not.toBeNull();
-    expect(slots.tryReserveSlot(reserveCtx)).toBeNull();
+  it('lets sticky polls and eager starts go on up to twice maxBusy', async () => {
+    const { slots, poll, run, fill } = setUp({ maxSlots: 100, maxBusy: 2 });
+    await fill(2);
+    const fresh = poll('fresh');
+    const sticky = poll('sticky', { sticky: true });
+    await tick();
+    expect(fresh.state.granted).toBe(false);
+    expect(sticky.state.granted).toBe(true);
+    await run(sticky); // 3 at work
+    const eager = slots.tryReserveSlot(pollCtx(false));
+    expect(eager).not.toBeNull();
+    await run(eager!); // 4 at work: twice maxBusy
+    expect(slots.tryReserveSlot(pollCtx(false))).toBeNull();
+    const secondSticky = poll('second sticky', { sticky: true });
+    await tick();
+    expect(secondSticky.state.granted).toBe(false);
   });
 
-  it('serves waiting polls in order and drops aborted ones', async () => {
-    const { reserve, use } = setUp({ maxSlots: 10, maxBusy: 1 });
-    const finish = await use(reserve());
+  it('serves waiting sticky polls first, each kind in arrival order, and drops aborted ones', async () => {
+    const { poll, run, granted } = setUp({ maxSlots: 100, maxBusy: 1 });
+    await run(poll('first'));
+    const finishSticky = await run(poll('sticky at work', { sticky: true })); // 2 at work: the ceiling
     const aborter = new AbortController();
-    const aborted = reserve(aborter.signal);
-    const later = reserve();
+    const aborted = poll('aborted', { signal: aborter.signal });
+    poll('new 1');
+    poll('new 2');
+    poll('sticky 1', { sticky: true });
     aborter.abort();
     await tick();
     expect(aborted.state.rejected).toBe(aborter.signal.reason);
+    finishSticky(); // 1 at work: room for a sticky task, not yet for a new one
+    await tick();
+    expect(granted.slice(2)).toEqual(['sticky 1']);
+  });
+
+  it('grants new polls in arrival order as work finishes', async () => {
+    const { poll, run, granted } = setUp({ maxSlots: 100, maxBusy: 1 });
+    const finish = await run(poll('first'));
+    poll('new 1');
+    poll('new 2');
+    await tick();
     finish();
     await tick();
-    expect(later.state.granted).toBe(true);
-    expect(aborted.state.granted).toBe(false);
+    expect(granted).toEqual(['first', 'new 1', 'new 2']); // both: nothing at work, neither brought a task
   });
 
   it('rejects limits that cannot work', () => {
     const waits = new ReceiverWaits();
     expect(() => createWorkflowTaskSlotSupplier({ maxSlots: 10, maxBusy: 0 }, waits)).toThrow(RangeError);
-    expect(() => createWorkflowTaskSlotSupplier({ maxSlots: 1, maxBusy: 2 }, waits)).toThrow(RangeError);
+    expect(() => createWorkflowTaskSlotSupplier({ maxSlots: 3, maxBusy: 2 }, waits)).toThrow(RangeError);
   });
 });
