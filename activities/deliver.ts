@@ -9,6 +9,7 @@ import { openChannel, type Sealer } from '../src/store/channel-secrets';
 import { recordAttempt, type DeliveryKey, type DeliveryStatus } from '../src/store/delivery-store';
 import type { RecentEvents } from '../src/store/recent-events';
 import type { ResolvedWebhooks } from '../src/store/resolved-webhooks';
+import type { NotifyTurn } from '../src/temporal/delivery-turns';
 import type { ReceiverWaits } from '../src/temporal/workflow-task-slots';
 import { disableWebhook, findWebhook } from '../src/store/webhook-store';
 import { nextRetryDelayMs } from './retry-schedule';
@@ -32,6 +33,8 @@ export interface DeliverDeps {
   resolved: ResolvedWebhooks;
   /** Bounds attempts in flight per (webhook, channel) in this process. */
   limiter?: EndpointLimiter;
+  /** Tells a workflow when a slot of a full endpoint is kept for its deferred attempt. */
+  notifyTurn?: NotifyTurn;
   /** Leaves an endpoint that keeps failing alone for a while. */
   breaker?: EndpointBreaker;
   /** Told while a local attempt waits on its receiver: the worker takes other tasks meanwhile. */
@@ -52,12 +55,17 @@ export function createDeliverActivity(deps: DeliverDeps) {
     const { target, attemptOffset = 0 } = input;
     const attemptNumber = Context.current().info.attempt + attemptOffset;
     const endpoint = `${target.webhookId}#${target.channelIndex}`;
-    // The endpoint's limit is checked before anything is read: a slow endpoint's backlog
-    // comes back to find it full many times, and each time should cost next to nothing.
-    const release = deps.limiter?.tryAcquire(endpoint);
+    // The endpoint's limit is checked before anything is read: an attempt that finds it
+    // full should cost next to nothing. One ticket per delivery and run: a deferred
+    // attempt that comes back keeps its place in the endpoint's queue.
+    const run = Context.current().info.workflowExecution;
+    const ticket = run ? `${run.runId}/${target.deliveryId}` : target.deliveryId;
+    const release = deps.limiter?.tryAcquire(endpoint, ticket);
     if (deps.limiter && !release) {
+      const { notifyTurn } = deps;
+      const turn = notifyTurn && run && { ticket, notify: () => notifyTurn(run, target.deliveryId) };
       // Jitter, so attempts deferred together do not all come back in the same instant.
-      const retryInMs = Math.round(deps.limiter.deferralMs(endpoint, target.attemptTimeoutMs) * (0.9 + Math.random() * 0.2));
+      const retryInMs = Math.round(deps.limiter.deferralMs(endpoint, target.attemptTimeoutMs, turn) * (0.9 + Math.random() * 0.2));
       return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
     }
     try {

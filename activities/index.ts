@@ -5,6 +5,7 @@ import type { EndpointLimiter } from '../src/delivery/endpoint-limiter';
 import type { Sealer } from '../src/store/channel-secrets';
 import { RecentEvents } from '../src/store/recent-events';
 import { ResolvedWebhooks } from '../src/store/resolved-webhooks';
+import type { NotifyTurn } from '../src/temporal/delivery-turns';
 import type { ReceiverWaits } from '../src/temporal/workflow-task-slots';
 import { createDeliverActivity } from './deliver';
 import { createFinalizeEventActivity } from './finalize-event';
@@ -18,6 +19,8 @@ export interface ActivityDependencies {
   senders: ChannelSenders;
   /** Bounds attempts in flight per endpoint (HOOKRELAY_ENDPOINT_CONCURRENCY). */
   limiter?: EndpointLimiter;
+  /** Tells a workflow its deferred attempt may go out now (a Temporal signal; see src/temporal/delivery-turns.ts). */
+  notifyTurn?: NotifyTurn;
   /** Leaves failing endpoints alone for a while (HOOKRELAY_BREAKER_FAILURES). */
   breaker?: EndpointBreaker;
   /** The worker's record of local attempts waiting on receivers (see src/temporal/workflow-task-slots.ts). */
@@ -43,6 +46,7 @@ export function createActivities(deps: ActivityDependencies) {
       events,
       resolved,
       limiter: deps.limiter,
+      notifyTurn: deps.notifyTurn,
       breaker: deps.breaker,
       receiverWaits: deps.receiverWaits,
       onAttempt: deps.onAttempt,

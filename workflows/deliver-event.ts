@@ -1,16 +1,21 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  condition,
+  defineSignal,
   patched,
   proxyActivities,
   proxyLocalActivities,
+  setHandler,
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { HookrelayActivities } from '../activities';
 import {
+  DELIVERY_TURN_SIGNAL,
   deliveryActivityId,
   summarizeOutcome,
+  type DeliveryTurn,
   type DeliverEventInput,
   type DeliverEventResult,
   type DeliverResult,
@@ -33,6 +38,9 @@ const LOCAL_FIRST_ATTEMPT_MAX_TARGETS = 100;
 /** The limit before the patch below: workflows started then replay with it. */
 const LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 = 10;
 
+/** Sent by a worker when a slot of a full endpoint is kept for one of this run's deliveries. */
+const deliveryTurnSignal = defineSignal<[DeliveryTurn]>(DELIVERY_TURN_SIGNAL);
+
 // Bookkeeping runs as local activities: no server round trip per step.
 const bookkeeping = proxyLocalActivities<HookrelayActivities>({
   startToCloseTimeout: '30s',
@@ -45,6 +53,11 @@ const bookkeeping = proxyLocalActivities<HookrelayActivities>({
  * When every first attempt succeeds, the whole event completes in one workflow task.
  */
 export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEventResult> {
+  // Deliveries whose turn at a full endpoint has come (see deliverTarget).
+  const turns = new Set<string>();
+  setHandler(deliveryTurnSignal, (turn) => {
+    if (typeof turn?.deliveryId === 'string') turns.add(turn.deliveryId);
+  });
   const targets = await bookkeeping.resolveTargets(input);
   if (targets.length > 0) {
     // Temporal limits a search attribute value to 2 KiB: the first 50 webhook ids fit.
@@ -56,7 +69,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   const localFirst =
     targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 ||
     (targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS && patched('local-first-attempts-up-to-100-targets'));
-  const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target, localFirst)));
+  const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target, localFirst, turns)));
   const outcome = summarizeOutcome(results);
   await bookkeeping.finalizeEvent({
     eventId: input.eventId,
@@ -74,12 +87,18 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
  * The first attempt runs as a local activity (no server round trip: most receivers
  * answer 2xx at once). If it fails retryably, a regular activity with the webhook's
  * RetryPolicy takes over, so a stuck delivery shows as a pending activity in the UI.
- * An attempt deferred because its endpoint is at its concurrency limit waits here, in a
- * timer, rather than in a worker slot; it then tries again as a local activity too, as
- * it may well find the endpoint still full, and a local activity costs the server no
- * activity task and the workflow one task fewer.
+ * An attempt deferred because its endpoint is at its concurrency limit waits here
+ * rather than in a worker slot, until the worker signals that a slot is kept for it, or
+ * its timer fires (the fallback, should the signal be lost); it then tries again as a
+ * local activity too, which costs the server no activity task and the workflow one task
+ * fewer.
  */
-async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst: boolean): Promise<TargetResult> {
+async function deliverTarget(
+  eventId: string,
+  target: DeliveryTarget,
+  localFirst: boolean,
+  turns: Set<string>,
+): Promise<TargetResult> {
   const settle = (outcome: TargetOutcome): TargetResult => ({
     deliveryId: target.deliveryId,
     webhookId: target.webhookId,
@@ -96,6 +115,8 @@ async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst
     const remainingMs = target.retry.expirationMs - (Date.now() - startedAt);
     if (remainingMs <= 0 || (maxAttempts > 0 && attemptsMade >= maxAttempts)) return settle('failed');
     let result: DeliverResult;
+    // This attempt uses any turn signalled so far; one signalled while it is out is kept.
+    turns.delete(target.deliveryId);
     try {
       const input = attemptsMade > 0 ? { eventId, target, attemptOffset: attemptsMade } : { eventId, target };
       result = local
@@ -119,7 +140,8 @@ async function deliverTarget(eventId: string, target: DeliveryTarget, localFirst
     // before the patch try again as regular activities too.
     local = localFirst && patched('deferred-attempts-run-locally');
     const remaining = target.retry.expirationMs - (Date.now() - startedAt);
-    await sleep(Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining)));
+    const waitMs = Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining));
+    await condition(() => turns.has(target.deliveryId), waitMs);
   }
 }
 

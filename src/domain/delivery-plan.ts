@@ -33,6 +33,15 @@ export type TargetOutcome = 'delivered' | 'failed' | 'canceled';
  */
 export type DeliverResult = { outcome: 'delivered' } | { outcome: 'deferred'; attemptsUsed: number; retryInMs?: number };
 
+/**
+ * Signal to a deliverEvent run: a slot of the endpoint `deliveryId` waits on is kept for
+ * it, so its deferred attempt should come back now rather than when its timer fires.
+ */
+export const DELIVERY_TURN_SIGNAL = 'deliveryTurn';
+export interface DeliveryTurn {
+  deliveryId: string;
+}
+
 export interface TargetResult {
   deliveryId: string;
   webhookId: string;

@@ -7,6 +7,7 @@ import { createHttpTransport } from '../delivery/http-transport';
 import type { Metrics } from '../observability/metrics';
 import type { Services } from '../runtime/services';
 import { parseCidrList } from '../security/ssrf';
+import { createTurnNotifier } from '../temporal/delivery-turns';
 import { ensureSearchAttributes } from '../temporal/search-attribute-registry';
 import { createHookrelayWorker, ReceiverWaits } from '../temporal/worker';
 import { loadWorkflowBundle } from '../temporal/workflow-bundle';
@@ -42,6 +43,7 @@ export async function startWorkerRole(services: Services, metrics?: Metrics): Pr
       box: services.box,
       senders,
       limiter: createEndpointLimiter(config.HOOKRELAY_ENDPOINT_CONCURRENCY),
+      notifyTurn: createTurnNotifier(services.temporal),
       breaker: createEndpointBreaker(config.HOOKRELAY_BREAKER_FAILURES),
       receiverWaits,
       events: services.recentEvents,

@@ -7,8 +7,8 @@ import { startReceiver, type Receiver } from '../support/receiver';
 
 /**
  * A slow endpoint gets at most HOOKRELAY_ENDPOINT_CONCURRENCY attempts at once per
- * worker; the rest wait in workflow timers, so a healthy endpoint is served meanwhile
- * even when the worker has only a few slots.
+ * worker; the rest wait in their workflows until told a slot is free for them, so a
+ * healthy endpoint is served meanwhile even when the worker has only a few slots.
  */
 describe('per-endpoint concurrency', () => {
   let ctx: TestContext;
@@ -50,6 +50,35 @@ describe('per-endpoint concurrency', () => {
       return docs.length === slowEvents && docs.every((d) => d.status === 'delivered') ? docs : undefined;
     }, 30_000, 'slow deliveries delivered');
     expect(deliveries.map((d) => d.attempt_count)).toEqual(new Array(slowEvents).fill(1));
+  });
+
+  it('tells a deferred delivery when a slot is free for it, rather than leaving it to its timer', async () => {
+    const busy = await startReceiver([], { status: 200, delayMs: 1_500 });
+    try {
+      const { webhook } = await createWebhook(ctx, { url: busy.url, organizationId: 'org_turns', timeout: 5 });
+      await emitTestEvent(ctx, { organizationId: 'org_turns' });
+      await emitTestEvent(ctx, { organizationId: 'org_turns' });
+      await busy.waitFor(2, 10_000);
+      // Both slots are held 1.5 s: this one is queued, and its fallback timer is far longer.
+      const eventId = await emitTestEvent(ctx, { organizationId: 'org_turns' });
+      await busy.waitFor(3, 20_000);
+      const handle = ctx.client.workflow.getHandle(eventId);
+      await handle.result();
+      const events = (await handle.fetchHistory()).events ?? [];
+      const signals = events.flatMap((e) => (e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes] : []));
+      expect(signals.map((s) => s.signalName)).toEqual(['deliveryTurn']);
+      // The wait ended on the signal: its timer was cancelled, it never fired.
+      expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(1);
+      expect(events.filter((e) => e.timerCanceledEventAttributes)).toHaveLength(1);
+      expect(events.filter((e) => e.timerFiredEventAttributes)).toHaveLength(0);
+      const delivery = await deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: webhook._id });
+      expect(delivery?.status).toBe('delivered');
+      expect(delivery?.attempt_count).toBe(1);
+      expect(busy.requests).toHaveLength(3);
+      expect(busy.maxInFlight).toBeLessThanOrEqual(2);
+    } finally {
+      await busy.close();
+    }
   });
 
   it('tries a deferred delivery again as a local activity, then hands a failure to the retrying activity', async () => {

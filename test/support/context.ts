@@ -12,6 +12,7 @@ import { closeChannelSenders, createChannelSenders, type ChannelSenders } from '
 import { loadConfig, type Config } from '../../src/config/env';
 import { createSecretBox, generateEncryptionKey, type SecretBox } from '../../src/security/secret-box';
 import { ensureIndexes } from '../../src/store/indexes';
+import { createTurnNotifier } from '../../src/temporal/delivery-turns';
 import { createHookrelayWorker, ReceiverWaits, type HookrelayWorkerOptions } from '../../src/temporal/worker';
 
 type WorkerTuning = Pick<
@@ -106,6 +107,7 @@ export async function createTestContext(name: string, env: NodeJS.ProcessEnv = {
           box,
           senders,
           limiter: createEndpointLimiter(config.HOOKRELAY_ENDPOINT_CONCURRENCY),
+          notifyTurn: createTurnNotifier(client),
           breaker: createEndpointBreaker(config.HOOKRELAY_BREAKER_FAILURES),
           receiverWaits,
           ...overrides,

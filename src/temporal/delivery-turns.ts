@@ -1,0 +1,18 @@
+import type { Client } from '@temporalio/client';
+import { DELIVERY_TURN_SIGNAL, type DeliveryTurn } from '../domain/delivery-plan';
+
+/** The workflow run an attempt belongs to. */
+export interface WorkflowRun {
+  workflowId: string;
+  runId: string;
+}
+
+/** Tells a run that a slot is kept for one of its deferred deliveries (see EndpointLimiter). */
+export type NotifyTurn = (run: WorkflowRun, deliveryId: string) => Promise<void>;
+
+export function createTurnNotifier(client: Client): NotifyTurn {
+  return async ({ workflowId, runId }, deliveryId) => {
+    const turn: DeliveryTurn = { deliveryId };
+    await client.workflow.getHandle(workflowId, runId).signal(DELIVERY_TURN_SIGNAL, turn);
+  };
+}
