@@ -33,7 +33,7 @@ export interface DeliverDeps {
   resolved: ResolvedWebhooks;
   /** Bounds attempts in flight per (webhook, channel) in this process. */
   limiter?: EndpointLimiter;
-  /** Tells a workflow when a slot of a full endpoint is kept for its deferred attempt. */
+  /** Tells a workflow that a slot of the endpoint its deferred attempt is queued for freed up. */
   notifyTurn?: NotifyTurn;
   /** Leaves an endpoint that keeps failing alone for a while. */
   breaker?: EndpointBreaker;
@@ -64,9 +64,12 @@ export function createDeliverActivity(deps: DeliverDeps) {
     if (deps.limiter && !release) {
       const { notifyTurn } = deps;
       const turn = notifyTurn && run && { ticket, notify: () => notifyTurn(run, target.deliveryId) };
+      const { waitMs, queued } = deps.limiter.defer(endpoint, target.attemptTimeoutMs, turn);
       // Jitter, so attempts deferred together do not all come back in the same instant.
-      const retryInMs = Math.round(deps.limiter.deferralMs(endpoint, target.attemptTimeoutMs, turn) * (0.9 + Math.random() * 0.2));
-      return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
+      const retryInMs = Math.round(waitMs * (0.9 + Math.random() * 0.2));
+      return queued
+        ? { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs, queued }
+        : { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
     }
     try {
       return await attemptDelivery(deps, input, attemptNumber, endpoint, release);

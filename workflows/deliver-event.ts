@@ -38,8 +38,15 @@ const LOCAL_FIRST_ATTEMPT_MAX_TARGETS = 100;
 /** The limit before the patch below: workflows started then replay with it. */
 const LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 = 10;
 
-/** Sent by a worker when a slot of a full endpoint is kept for one of this run's deliveries. */
+/** Sent by a worker when a slot frees up at an endpoint one of this run's deliveries is queued for. */
 const deliveryTurnSignal = defineSignal<[DeliveryTurn]>(DELIVERY_TURN_SIGNAL);
+
+interface Turns {
+  /** Deliveries whose turn was signalled since their last attempt went out. */
+  signalled: Set<string>;
+  /** Whether any delivery of this run queued for a turn. */
+  queued: boolean;
+}
 
 // Bookkeeping runs as local activities: no server round trip per step.
 const bookkeeping = proxyLocalActivities<HookrelayActivities>({
@@ -53,10 +60,9 @@ const bookkeeping = proxyLocalActivities<HookrelayActivities>({
  * When every first attempt succeeds, the whole event completes in one workflow task.
  */
 export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEventResult> {
-  // Deliveries whose turn at a full endpoint has come (see deliverTarget).
-  const turns = new Set<string>();
+  const turns: Turns = { signalled: new Set(), queued: false };
   setHandler(deliveryTurnSignal, (turn) => {
-    if (typeof turn?.deliveryId === 'string') turns.add(turn.deliveryId);
+    if (typeof turn?.deliveryId === 'string') turns.signalled.add(turn.deliveryId);
   });
   const targets = await bookkeeping.resolveTargets(input);
   if (targets.length > 0) {
@@ -70,6 +76,11 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
     targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 ||
     (targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS && patched('local-first-attempts-up-to-100-targets'));
   const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target, localFirst, turns)));
+  // Temporal rejects a workflow task that completes the workflow while a signal waits,
+  // and the local attempts that task ran would run again: a second POST. Once a delivery
+  // has queued for a turn, a late turn signal can come at any time, so the attempts are
+  // committed in a task of their own (a 1 ms timer ends it) before the last one.
+  if (turns.queued) await sleep(1);
   const outcome = summarizeOutcome(results);
   await bookkeeping.finalizeEvent({
     eventId: input.eventId,
@@ -88,16 +99,16 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
  * answer 2xx at once). If it fails retryably, a regular activity with the webhook's
  * RetryPolicy takes over, so a stuck delivery shows as a pending activity in the UI.
  * An attempt deferred because its endpoint is at its concurrency limit waits here
- * rather than in a worker slot, until the worker signals that a slot is kept for it, or
- * its timer fires (the fallback, should the signal be lost); it then tries again as a
- * local activity too, which costs the server no activity task and the workflow one task
- * fewer.
+ * rather than in a worker slot, until its timer fires or, when it was queued for a turn,
+ * until the worker signals that a slot freed up; it then tries again as a local activity
+ * too, which costs the server no activity task and the workflow one task fewer. Without
+ * a signal, the wait is the same timer a plain sleep starts, so older histories replay.
  */
 async function deliverTarget(
   eventId: string,
   target: DeliveryTarget,
   localFirst: boolean,
-  turns: Set<string>,
+  turns: Turns,
 ): Promise<TargetResult> {
   const settle = (outcome: TargetOutcome): TargetResult => ({
     deliveryId: target.deliveryId,
@@ -116,7 +127,7 @@ async function deliverTarget(
     if (remainingMs <= 0 || (maxAttempts > 0 && attemptsMade >= maxAttempts)) return settle('failed');
     let result: DeliverResult;
     // This attempt uses any turn signalled so far; one signalled while it is out is kept.
-    turns.delete(target.deliveryId);
+    turns.signalled.delete(target.deliveryId);
     try {
       const input = attemptsMade > 0 ? { eventId, target, attemptOffset: attemptsMade } : { eventId, target };
       result = local
@@ -141,7 +152,8 @@ async function deliverTarget(
     local = localFirst && patched('deferred-attempts-run-locally');
     const remaining = target.retry.expirationMs - (Date.now() - startedAt);
     const waitMs = Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining));
-    await condition(() => turns.has(target.deliveryId), waitMs);
+    if (result.queued) turns.queued = true;
+    await condition(() => turns.signalled.has(target.deliveryId), waitMs);
   }
 }
 

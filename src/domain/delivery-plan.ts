@@ -28,14 +28,19 @@ export type TargetOutcome = 'delivered' | 'failed' | 'canceled';
 
 /**
  * What one delivery activity reports when it does not fail: delivered, or deferred
- * because its endpoint had no free slot or is left alone (`attemptsUsed`: real attempts so far, all of them),
- * to be tried again after `retryInMs`, when a slot should be free.
+ * because its endpoint had no free slot (`attemptsUsed`: real attempts so far, all of
+ * them), to be tried again after `retryInMs`, when a slot should be free. `queued`: the
+ * worker will signal DELIVERY_TURN_SIGNAL when a slot frees up, and `retryInMs` is only
+ * the fallback.
  */
-export type DeliverResult = { outcome: 'delivered' } | { outcome: 'deferred'; attemptsUsed: number; retryInMs?: number };
+export type DeliverResult =
+  | { outcome: 'delivered' }
+  | { outcome: 'deferred'; attemptsUsed: number; retryInMs?: number; queued?: boolean };
 
 /**
- * Signal to a deliverEvent run: a slot of the endpoint `deliveryId` waits on is kept for
- * it, so its deferred attempt should come back now rather than when its timer fires.
+ * Signal to a deliverEvent run: a slot of the endpoint that `deliveryId` is queued for
+ * has freed up, so its deferred attempt should come back now rather than when its
+ * fallback timer fires.
  */
 export const DELIVERY_TURN_SIGNAL = 'deliveryTurn';
 export interface DeliveryTurn {

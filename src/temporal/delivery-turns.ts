@@ -7,7 +7,7 @@ export interface WorkflowRun {
   runId: string;
 }
 
-/** Tells a run that a slot is kept for one of its deferred deliveries (see EndpointLimiter). */
+/** Tells a run that a slot freed up at the endpoint one of its deliveries is queued for (see EndpointLimiter). */
 export type NotifyTurn = (run: WorkflowRun, deliveryId: string) => Promise<void>;
 
 export function createTurnNotifier(client: Client): NotifyTurn {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatcher/dispatcher';
+import { createEndpointLimiter } from '../../src/delivery/endpoint-limiter';
 import { deliveriesCollection } from '../../src/store/delivery-store';
 import { createTestContext, type TestContext } from '../support/context';
 import { createWebhook, emitTestEvent, eventually, startDispatcher } from '../support/fixtures';
@@ -50,35 +51,6 @@ describe('per-endpoint concurrency', () => {
       return docs.length === slowEvents && docs.every((d) => d.status === 'delivered') ? docs : undefined;
     }, 30_000, 'slow deliveries delivered');
     expect(deliveries.map((d) => d.attempt_count)).toEqual(new Array(slowEvents).fill(1));
-  });
-
-  it('tells a deferred delivery when a slot is free for it, rather than leaving it to its timer', async () => {
-    const busy = await startReceiver([], { status: 200, delayMs: 1_500 });
-    try {
-      const { webhook } = await createWebhook(ctx, { url: busy.url, organizationId: 'org_turns', timeout: 5 });
-      await emitTestEvent(ctx, { organizationId: 'org_turns' });
-      await emitTestEvent(ctx, { organizationId: 'org_turns' });
-      await busy.waitFor(2, 10_000);
-      // Both slots are held 1.5 s: this one is queued, and its fallback timer is far longer.
-      const eventId = await emitTestEvent(ctx, { organizationId: 'org_turns' });
-      await busy.waitFor(3, 20_000);
-      const handle = ctx.client.workflow.getHandle(eventId);
-      await handle.result();
-      const events = (await handle.fetchHistory()).events ?? [];
-      const signals = events.flatMap((e) => (e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes] : []));
-      expect(signals.map((s) => s.signalName)).toEqual(['deliveryTurn']);
-      // The wait ended on the signal: its timer was cancelled, it never fired.
-      expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(1);
-      expect(events.filter((e) => e.timerCanceledEventAttributes)).toHaveLength(1);
-      expect(events.filter((e) => e.timerFiredEventAttributes)).toHaveLength(0);
-      const delivery = await deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: webhook._id });
-      expect(delivery?.status).toBe('delivered');
-      expect(delivery?.attempt_count).toBe(1);
-      expect(busy.requests).toHaveLength(3);
-      expect(busy.maxInFlight).toBeLessThanOrEqual(2);
-    } finally {
-      await busy.close();
-    }
   });
 
   it('tries a deferred delivery again as a local activity, then hands a failure to the retrying activity', async () => {
@@ -143,4 +115,57 @@ describe('per-endpoint concurrency', () => {
       await dead.close();
     }
   }, 60_000);
+});
+
+/**
+ * A slow endpoint's backlog past the limiter's horizon queues for turns: each deferred
+ * attempt is told by a signal when a slot frees up. The horizon is 0 here, so the first
+ * deferral already queues.
+ */
+describe('turns at a full endpoint', () => {
+  let ctx: TestContext;
+  let dispatcher: Dispatcher;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('turns', { HOOKRELAY_ENDPOINT_CONCURRENCY: '2' });
+    await ctx.startWorker({ limiter: createEndpointLimiter(2, { horizonMs: 0 }) });
+    dispatcher = await startDispatcher(ctx, { eager: true });
+  });
+
+  afterAll(async () => {
+    await dispatcher?.stop();
+    await ctx?.close();
+  });
+
+  it('tells a queued delivery when a slot frees up, rather than leaving it to its timer', async () => {
+    const busy = await startReceiver([], { status: 200, delayMs: 1_500 });
+    try {
+      const { webhook } = await createWebhook(ctx, { url: busy.url, organizationId: 'org_turns', timeout: 5 });
+      await emitTestEvent(ctx, { organizationId: 'org_turns' });
+      await emitTestEvent(ctx, { organizationId: 'org_turns' });
+      await busy.waitFor(2, 10_000);
+      // Both slots are held 1.5 s: this one queues, with a fallback timer of 10 s and more.
+      const eventId = await emitTestEvent(ctx, { organizationId: 'org_turns' });
+      await busy.waitFor(3, 20_000);
+      const handle = ctx.client.workflow.getHandle(eventId);
+      await handle.result();
+      const events = (await handle.fetchHistory()).events ?? [];
+      const signals = events.flatMap((e) => (e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes] : []));
+      expect(signals.map((s) => s.signalName)).toEqual(['deliveryTurn']);
+      // The wait ended on the signal: its timer was cancelled. The one timer that fired
+      // is the 1 ms that commits the attempt before the task that completes the run.
+      const timers = events.flatMap((e) => (e.timerStartedEventAttributes ? [e.timerStartedEventAttributes] : []));
+      expect(timers).toHaveLength(2);
+      expect(events.filter((e) => e.timerCanceledEventAttributes)).toHaveLength(1);
+      expect(events.filter((e) => e.timerFiredEventAttributes)).toHaveLength(1);
+      expect(Number(timers[1]!.startToFireTimeout?.nanos ?? 0)).toBe(1_000_000);
+      const delivery = await deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: webhook._id });
+      expect(delivery?.status).toBe('delivered');
+      expect(delivery?.attempt_count).toBe(1);
+      expect(busy.requests).toHaveLength(3);
+      expect(busy.maxInFlight).toBeLessThanOrEqual(2);
+    } finally {
+      await busy.close();
+    }
+  });
 });

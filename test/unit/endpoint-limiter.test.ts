@@ -4,7 +4,9 @@ import {
   MAX_DEFERRAL_MS,
   MAX_QUEUED_DEFERRAL_MS,
   MIN_DEFERRAL_MS,
+  NOTICE_TIMEOUT_MS,
   QUEUED_DEFERRAL_MARGIN_MS,
+  type TurnRequest,
 } from '../../src/delivery/endpoint-limiter';
 
 describe('endpoint limiter', () => {
@@ -32,9 +34,9 @@ describe('endpoint limiter deferrals', () => {
     limiter.tryAcquire('slow');
     now = 9_000; // both have held their slots 9 s, none has finished yet (timeout 5 s is exceeded)
     // A slot should free up about every 9 s / 2: each deferral queues after the previous one.
-    expect(limiter.deferralMs('slow', 5_000)).toBe(4_500);
-    expect(limiter.deferralMs('slow', 5_000)).toBe(9_000);
-    expect(limiter.deferralMs('slow', 5_000)).toBe(13_500);
+    expect(limiter.defer('slow', 5_000).waitMs).toBe(4_500);
+    expect(limiter.defer('slow', 5_000).waitMs).toBe(9_000);
+    expect(limiter.defer('slow', 5_000).waitMs).toBe(13_500);
     first();
     expect(limiter.tryAcquire('slow')).toBeTypeOf('function');
   });
@@ -44,7 +46,7 @@ describe('endpoint limiter deferrals', () => {
     const limiter = createEndpointLimiter(2, { clock: () => now });
     const a = limiter.tryAcquire('e')!;
     const b = limiter.tryAcquire('e')!;
-    expect(limiter.deferralMs('e', 10_000)).toBe(5_000); // 10 s / 2 slots
+    expect(limiter.defer('e', 10_000).waitMs).toBe(5_000); // 10 s / 2 slots
     now = 100;
     a();
     b(); // both held 100 ms
@@ -52,7 +54,7 @@ describe('endpoint limiter deferrals', () => {
     limiter.tryAcquire('e');
     limiter.tryAcquire('e');
     // A slot should free up within 100 ms / 2: as soon as the minimum allows.
-    expect(limiter.deferralMs('e', 10_000)).toBe(MIN_DEFERRAL_MS);
+    expect(limiter.defer('e', 10_000).waitMs).toBe(MIN_DEFERRAL_MS);
   });
 
   it('spreads attempts queued beyond the horizon over its second half', () => {
@@ -60,13 +62,13 @@ describe('endpoint limiter deferrals', () => {
     let draw = 0;
     const limiter = createEndpointLimiter(1, { clock: () => now, random: () => draw });
     limiter.tryAcquire('dead');
-    expect(limiter.deferralMs('dead', 30_000)).toBe(30_000);
-    expect(limiter.deferralMs('dead', 30_000)).toBe(60_000);
+    expect(limiter.defer('dead', 30_000).waitMs).toBe(30_000);
+    expect(limiter.defer('dead', 30_000).waitMs).toBe(60_000);
     draw = 0;
-    expect(limiter.deferralMs('dead', 30_000)).toBe(MAX_DEFERRAL_MS / 2);
+    expect(limiter.defer('dead', 30_000).waitMs).toBe(MAX_DEFERRAL_MS / 2);
     draw = 0.999;
-    expect(limiter.deferralMs('dead', 30_000)).toBeLessThanOrEqual(MAX_DEFERRAL_MS);
-    expect(limiter.deferralMs('dead', 30_000)).toBeGreaterThan(MAX_DEFERRAL_MS * 0.99);
+    expect(limiter.defer('dead', 30_000).waitMs).toBeLessThanOrEqual(MAX_DEFERRAL_MS);
+    expect(limiter.defer('dead', 30_000).waitMs).toBeGreaterThan(MAX_DEFERRAL_MS * 0.99);
   });
 
   it('learns nothing from a slot released without a send', () => {
@@ -81,7 +83,7 @@ describe('endpoint limiter deferrals', () => {
       unsent(false); // e.g. the circuit was open: recorded, not sent
     }
     limiter.tryAcquire('e');
-    expect(limiter.deferralMs('e', 30_000)).toBe(5_000);
+    expect(limiter.defer('e', 30_000).waitMs).toBe(5_000);
   });
 
   it('forgets an idle endpoint but not how long its attempts took', () => {
@@ -92,141 +94,156 @@ describe('endpoint limiter deferrals', () => {
     release();
     expect(limiter.inFlight('a')).toBe(0);
     limiter.tryAcquire('a');
-    expect(limiter.deferralMs('a', 30_000)).toBe(2_000);
+    expect(limiter.defer('a', 30_000).waitMs).toBe(2_000);
   });
 });
 
 /** Scheduled callbacks run only when a test says so. */
 function manualScheduler() {
-  const pending = new Set<() => void>();
+  const pending: Array<{ fn: () => void; ms: number }> = [];
   return {
-    schedule(fn: () => void) {
-      pending.add(fn);
-      return () => pending.delete(fn);
+    schedule(fn: () => void, ms: number) {
+      const entry = { fn, ms };
+      pending.push(entry);
+      return () => void pending.splice(pending.indexOf(entry) >>> 0, 1);
     },
     runAll() {
-      const due = [...pending];
-      pending.clear();
-      for (const fn of due) fn();
+      for (const { fn } of pending.splice(0)) fn();
     },
-    get size() {
-      return pending.size;
+    get delays() {
+      return pending.map((p) => p.ms);
     },
   };
 }
 
+/** A turn request that records when its workflow is told, and can fail to tell it. */
+function turnOf(ticket: string, told: string[], fails = false): TurnRequest {
+  return {
+    ticket,
+    notify: async () => {
+      told.push(ticket);
+      if (fails) throw new Error('workflow closed');
+    },
+  };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('endpoint limiter turns', () => {
-  /** A turn request that records when it is told, and can be told to fail. */
-  function waiter(ticket: string, told: string[], fails = false) {
-    return {
-      ticket,
-      notify: async () => {
-        told.push(ticket);
-        if (fails) throw new Error('workflow closed');
-      },
-    };
+  /**
+   * One slot held 100 s: the first deferral's turn is 100 s away, past the one-minute
+   * horizon, so attempts that bring a turn request queue from the start.
+   */
+  function slowEndpoint() {
+    const clock = { now: 0 };
+    const timers = manualScheduler();
+    const limiter = createEndpointLimiter(1, { clock: () => clock.now, random: () => 0.5, schedule: timers.schedule });
+    const release = limiter.tryAcquire('e')!;
+    clock.now = 100_000;
+    return { clock, timers, limiter, release };
   }
-  const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-  it('keeps a freed slot for the oldest queued attempt and tells it, not a newcomer', async () => {
-    let now = 0;
-    const timers = manualScheduler();
-    const limiter = createEndpointLimiter(1, { clock: () => now, schedule: timers.schedule });
+  it('queues attempts whose turn lies past the horizon and tells the first when a slot frees up', async () => {
+    const { clock, limiter, release } = slowEndpoint();
     const told: string[] = [];
-    const first = limiter.tryAcquire('e', 'd0')!;
-    expect(limiter.tryAcquire('e', 'd1')).toBeUndefined();
-    limiter.deferralMs('e', 10_000, waiter('d1', told));
-    expect(limiter.tryAcquire('e', 'd2')).toBeUndefined();
-    limiter.deferralMs('e', 10_000, waiter('d2', told));
+    expect(limiter.defer('e', 1_000, turnOf('a', told))).toEqual({ waitMs: 2 * 100_000 + QUEUED_DEFERRAL_MARGIN_MS, queued: true });
+    expect(limiter.defer('e', 1_000, turnOf('b', told)).queued).toBe(true);
     expect(limiter.queued('e')).toBe(2);
-
-    now = 1_000;
-    first();
-    await settle();
-    expect(told).toEqual(['d1']);
-    // The slot is d1's: a newcomer and the next in line find the endpoint full.
-    expect(limiter.tryAcquire('e', 'd3')).toBeUndefined();
-    expect(limiter.tryAcquire('e', 'd2')).toBeUndefined();
-    const second = limiter.tryAcquire('e', 'd1');
-    expect(second).toBeTypeOf('function');
-    expect(limiter.queued('e')).toBe(1);
-    expect(timers.size).toBe(0); // the hold's expiry was cancelled when d1 claimed it
-
-    second!();
-    await settle();
-    expect(told).toEqual(['d1', 'd2']);
-  });
-
-  it('passes a kept slot on when its attempt does not come within the hold, or cannot be told', async () => {
-    const timers = manualScheduler();
-    const limiter = createEndpointLimiter(1, { schedule: timers.schedule });
-    const told: string[] = [];
-    const release = limiter.tryAcquire('e')!;
-    for (const [ticket, fails] of [['gone', true], ['late', false], ['next', false]] as const) {
-      limiter.tryAcquire('e', ticket);
-      limiter.deferralMs('e', 10_000, waiter(ticket, told, fails));
-    }
-    release();
-    await settle();
-    // 'gone' could not be told: its slot went to 'late' at once.
-    expect(told).toEqual(['gone', 'late']);
-    timers.runAll(); // 'late' never came for its slot within TURN_HOLD_MS
-    await settle();
-    expect(told).toEqual(['gone', 'late', 'next']);
-    expect(limiter.tryAcquire('e', 'late')).toBeUndefined();
-    expect(limiter.tryAcquire('e', 'next')).toBeTypeOf('function');
-  });
-
-  it('lets an attempt that comes back on its timer keep its place in the queue', async () => {
-    let now = 0;
-    const limiter = createEndpointLimiter(1, { clock: () => now, schedule: manualScheduler().schedule });
-    const told: string[] = [];
-    const release = limiter.tryAcquire('e')!;
-    limiter.deferralMs('e', 10_000, waiter('a', told));
-    limiter.deferralMs('e', 10_000, waiter('b', told));
-    now = 5_000;
-    expect(limiter.tryAcquire('e', 'a')).toBeUndefined(); // back before its turn: still full
-    limiter.deferralMs('e', 10_000, waiter('a', told));
-    expect(limiter.queued('e')).toBe(2);
+    clock.now = 150_000;
     release();
     await settle();
     expect(told).toEqual(['a']);
+    // No slot is held for it: whoever comes first gets it, and 'a' keeps its place.
+    const other = limiter.tryAcquire('e', 'newcomer')!;
+    expect(limiter.tryAcquire('e', 'a')).toBeUndefined();
+    expect(limiter.defer('e', 1_000, turnOf('a', told)).queued).toBe(true);
+    expect(limiter.queued('e')).toBe(2);
+    other();
+    await settle();
+    expect(told).toEqual(['a', 'a']); // told again, still first
+    expect(limiter.tryAcquire('e', 'a')).toBeTypeOf('function');
+    expect(limiter.queued('e')).toBe(1);
+  });
+
+  it('does not tell a notified attempt again until it comes back or its notice times out', async () => {
+    const { clock, limiter, release } = slowEndpoint();
+    const told: string[] = [];
+    limiter.defer('e', 1_000, turnOf('a', told));
+    limiter.defer('e', 1_000, turnOf('b', told));
+    release();
+    await settle();
+    // A newcomer took the slot and freed it again before 'a' came: the free slot is still 'a''s to take.
+    limiter.tryAcquire('e')!();
+    await settle();
+    expect(told).toEqual(['a']);
+    clock.now += NOTICE_TIMEOUT_MS;
+    limiter.tryAcquire('e')!();
+    await settle();
+    expect(told).toEqual(['a', 'a']);
+  });
+
+  it('tells the next in line at once when a workflow cannot be told', async () => {
+    const { limiter, release } = slowEndpoint();
+    const told: string[] = [];
+    limiter.defer('e', 1_000, turnOf('gone', told, true));
+    limiter.defer('e', 1_000, turnOf('next', told));
+    release();
+    await settle();
+    await settle();
+    expect(told).toEqual(['gone', 'next']);
+    expect(limiter.queued('e')).toBe(1);
+  });
+
+  it('waits by estimate within the horizon, and tells the queue only once those attempts are due', async () => {
+    const clock = { now: 0 };
+    const timers = manualScheduler();
+    const limiter = createEndpointLimiter(1, { clock: () => clock.now, schedule: timers.schedule });
+    const release = limiter.tryAcquire('e')!;
+    clock.now = 20_000; // held 20 s: a slot frees up about every 20 s
+    const told: string[] = [];
+    expect(limiter.defer('e', 1_000, turnOf('a', told))).toEqual({ waitMs: 20_000, queued: false });
+    expect(limiter.defer('e', 1_000, turnOf('b', told))).toEqual({ waitMs: 40_000, queued: false });
+    expect(limiter.defer('e', 1_000, turnOf('c', told))).toEqual({ waitMs: 60_000, queued: false });
+    expect(limiter.defer('e', 1_000, turnOf('d', told)).queued).toBe(true);
+    release();
+    await settle();
+    expect(told).toEqual([]); // the slot is for 'a', due by its estimate
+    expect(timers.delays).toEqual([60_000]); // the queue is told once 'c' is due
+    clock.now = 80_000;
+    timers.runAll();
+    await settle();
+    expect(told).toEqual(['d']);
   });
 
   it('gives queued attempts a fallback past their expected turn, spread when far off', () => {
-    let now = 0;
+    const clock = { now: 0 };
     let draw = 0;
-    const limiter = createEndpointLimiter(2, { clock: () => now, random: () => draw, schedule: manualScheduler().schedule });
+    const limiter = createEndpointLimiter(1, { clock: () => clock.now, random: () => draw, schedule: manualScheduler().schedule });
     const told: string[] = [];
     limiter.tryAcquire('e');
-    limiter.tryAcquire('e');
-    now = 9_000; // a slot frees up about every 9 s / 2
-    expect(limiter.deferralMs('e', 5_000, waiter('1', told))).toBe(2 * 4_500 + QUEUED_DEFERRAL_MARGIN_MS);
-    expect(limiter.deferralMs('e', 5_000, waiter('2', told))).toBe(2 * 9_000 + QUEUED_DEFERRAL_MARGIN_MS);
-    for (let i = 3; i < 40; i++) limiter.deferralMs('e', 5_000, waiter(String(i), told));
-    // The 40th is expected in 180 s: its fallback would be 370 s, past the longest.
-    draw = 0;
-    expect(limiter.deferralMs('e', 5_000, waiter('40', told))).toBe(MAX_QUEUED_DEFERRAL_MS / 2);
+    clock.now = 100_000;
+    expect(limiter.defer('e', 1_000, turnOf('1', told)).waitMs).toBe(2 * 100_000 + QUEUED_DEFERRAL_MARGIN_MS);
+    // The second is expected in 200 s: its fallback would be 410 s, past the longest.
+    expect(limiter.defer('e', 1_000, turnOf('2', told)).waitMs).toBe(MAX_QUEUED_DEFERRAL_MS / 2);
     draw = 0.999;
-    expect(limiter.deferralMs('e', 5_000, waiter('41', told))).toBeLessThanOrEqual(MAX_QUEUED_DEFERRAL_MS);
-    expect(limiter.queued('e')).toBe(41);
-    // Without a turn request, the old horizon still holds.
-    expect(limiter.deferralMs('e', 5_000)).toBeLessThanOrEqual(MAX_DEFERRAL_MS);
+    const far = limiter.defer('e', 1_000, turnOf('3', told)).waitMs;
+    expect(far).toBeLessThanOrEqual(MAX_QUEUED_DEFERRAL_MS);
+    expect(far).toBeGreaterThan(MAX_QUEUED_DEFERRAL_MS * 0.99);
+    // Without a turn request, an attempt waits by estimate, within the horizon.
+    expect(limiter.defer('e', 1_000)).toMatchObject({ queued: false });
+    expect(limiter.defer('e', 1_000).waitMs).toBeLessThanOrEqual(MAX_DEFERRAL_MS);
   });
 
-  it('skips queued attempts long past their fallback: they came back elsewhere or gave up', async () => {
-    let now = 0;
-    const limiter = createEndpointLimiter(1, { clock: () => now, schedule: manualScheduler().schedule });
+  it('drops queued attempts long past their fallback: they came back elsewhere, or gave up', async () => {
+    const { clock, limiter, release } = slowEndpoint();
     const told: string[] = [];
-    const release = limiter.tryAcquire('e')!;
-    const fallbackMs = limiter.deferralMs('e', 1_000, waiter('stale', told));
-    now = 100;
-    limiter.deferralMs('e', 1_000, waiter('fresh', told));
-    now = fallbackMs + 61_000;
-    limiter.deferralMs('e', 1_000, waiter('fresh', told)); // fresh came back meanwhile
+    const fallbackMs = limiter.defer('e', 1_000, turnOf('stale', told)).waitMs;
+    limiter.defer('e', 1_000, turnOf('fresh', told));
+    clock.now += fallbackMs + 61_000;
+    limiter.defer('e', 1_000, turnOf('fresh', told)); // 'fresh' came back meanwhile
     release();
     await settle();
     expect(told).toEqual(['fresh']);
-    expect(limiter.queued('e')).toBe(0);
+    expect(limiter.queued('e')).toBe(1);
   });
 });
