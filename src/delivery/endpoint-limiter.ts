@@ -11,8 +11,11 @@ export type ReleaseSlot = (sent?: boolean) => void;
 export interface TurnRequest {
   /** The same for every attempt of one delivery in one run: an attempt that comes back keeps its place. */
   ticket: string;
-  /** Tells the waiting workflow to try again now; rejects when it cannot be told. */
-  notify: () => Promise<void>;
+  /**
+   * Tells the waiting workflow to try again now. Resolves false when its run has closed
+   * (nothing waits any more); rejects when it could not be told (Temporal unreachable).
+   */
+  notify: () => Promise<boolean>;
 }
 
 /** How an attempt that found its endpoint full should wait. */
@@ -79,7 +82,7 @@ export const MAX_QUEUED_PER_ENDPOINT = 10_000;
 const HOLD_AVERAGE_WEIGHT = 0.2;
 
 interface Waiter {
-  notify: () => Promise<void>;
+  notify: () => Promise<boolean>;
   /** When its turn is expected. */
   turnAt: number;
   /** When its fallback timer brings it back anyway. */
@@ -152,13 +155,21 @@ export function createEndpointLimiter(maxPerEndpoint: number, options: EndpointL
       waiter.noticeAt = now;
       Promise.resolve()
         .then(waiter.notify)
-        .catch(() => {
-          // Its run has closed (or Temporal is unreachable, and its fallback will bring it back).
-          if (state.queue.get(ticket) !== waiter) return;
-          state.queue.delete(ticket);
-          tellQueue(endpoint, state);
-          forgetIfIdle(endpoint, state);
-        });
+        .then(
+          (told) => {
+            if (told || state.queue.get(ticket) !== waiter) return;
+            // Its run has closed: the next in line gets the slot.
+            state.queue.delete(ticket);
+            tellQueue(endpoint, state);
+            forgetIfIdle(endpoint, state);
+          },
+          () => {
+            // Not told (Temporal unreachable): it stays first in line, to be told at the
+            // next free slot, or brought back by its fallback; the rest of the queue is
+            // not tried meanwhile.
+            if (state.queue.get(ticket) === waiter) waiter.noticeAt = 0;
+          },
+        );
     }
     if (state.queue.size === 0) queueDrained(state, now);
   };

@@ -116,13 +116,14 @@ function manualScheduler() {
   };
 }
 
-/** A turn request that records when its workflow is told, and can fail to tell it. */
-function turnOf(ticket: string, told: string[], fails = false): TurnRequest {
+/** A turn request that records when its workflow is told; its run may have closed, or Temporal be unreachable. */
+function turnOf(ticket: string, told: string[], run: 'open' | 'closed' | 'unreachable' = 'open'): TurnRequest {
   return {
     ticket,
     notify: async () => {
       told.push(ticket);
-      if (fails) throw new Error('workflow closed');
+      if (run === 'unreachable') throw new Error('connection refused');
+      return run === 'open';
     },
   };
 }
@@ -182,16 +183,32 @@ describe('endpoint limiter turns', () => {
     expect(told).toEqual(['a', 'a']);
   });
 
-  it('tells the next in line at once when a workflow cannot be told', async () => {
+  it('tells the next in line at once when a run has closed', async () => {
     const { limiter, release } = slowEndpoint();
     const told: string[] = [];
-    limiter.defer('e', 1_000, turnOf('gone', told, true));
+    limiter.defer('e', 1_000, turnOf('gone', told, 'closed'));
     limiter.defer('e', 1_000, turnOf('next', told));
     release();
     await settle();
     await settle();
     expect(told).toEqual(['gone', 'next']);
     expect(limiter.queued('e')).toBe(1);
+  });
+
+  it('keeps an attempt first in line when Temporal cannot be reached, and tries no other meanwhile', async () => {
+    const { limiter, release } = slowEndpoint();
+    const told: string[] = [];
+    limiter.defer('e', 1_000, turnOf('first', told, 'unreachable'));
+    limiter.defer('e', 1_000, turnOf('second', told));
+    release();
+    await settle();
+    await settle();
+    expect(told).toEqual(['first']);
+    expect(limiter.queued('e')).toBe(2);
+    // The next free slot tells it again at once, though its notice is recent.
+    limiter.tryAcquire('e')!();
+    await settle();
+    expect(told).toEqual(['first', 'first']);
   });
 
   it('waits by estimate within the horizon, and tells the queue only once those attempts are due', async () => {
