@@ -65,11 +65,10 @@ export function createDeliverActivity(deps: DeliverDeps) {
       const { notifyTurn } = deps;
       const turn = notifyTurn && run && { ticket, notify: () => notifyTurn(run, target.deliveryId) };
       const { waitMs, queued } = deps.limiter.defer(endpoint, target.attemptTimeoutMs, turn);
+      if (queued) return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs: waitMs, queued };
       // Jitter, so attempts deferred together do not all come back in the same instant.
       const retryInMs = Math.round(waitMs * (0.9 + Math.random() * 0.2));
-      return queued
-        ? { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs, queued }
-        : { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
+      return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
     }
     try {
       return await attemptDelivery(deps, input, attemptNumber, endpoint, release);

@@ -101,8 +101,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
  * An attempt deferred because its endpoint is at its concurrency limit waits here
  * rather than in a worker slot, until its timer fires or, when it was queued for a turn,
  * until the worker signals that a slot freed up; it then tries again as a local activity
- * too, which costs the server no activity task and the workflow one task fewer. Without
- * a signal, the wait is the same timer a plain sleep starts, so older histories replay.
+ * too, which costs the server no activity task and the workflow one task fewer.
  */
 async function deliverTarget(
   eventId: string,
@@ -152,8 +151,13 @@ async function deliverTarget(
     local = localFirst && patched('deferred-attempts-run-locally');
     const remaining = target.retry.expirationMs - (Date.now() - startedAt);
     const waitMs = Math.max(1, Math.min(result.retryInMs ?? deferralDelayMs(deferrals++), remaining));
-    if (result.queued) turns.queued = true;
-    await condition(() => turns.signalled.has(target.deliveryId), waitMs);
+    if (result.queued) {
+      turns.queued = true;
+      await condition(() => turns.signalled.has(target.deliveryId), waitMs);
+    } else {
+      // A plain sleep, as before turns: histories recorded then replay unchanged.
+      await sleep(waitMs);
+    }
   }
 }
 

@@ -72,10 +72,16 @@ export const MAX_DEFERRAL_MS = 60_000;
 export const MAX_QUEUED_DEFERRAL_MS = 300_000;
 /** A queued attempt's fallback is at least this much past its expected turn. */
 export const QUEUED_DEFERRAL_MARGIN_MS = 10_000;
-/** A notified attempt that has not come back within this long is told again when a slot frees up. */
+/**
+ * A notified attempt that has not come back within this long is dropped from the queue:
+ * it ran on another worker process, or its delivery ended. Should it come back later and
+ * find the endpoint full, it queues again.
+ */
 export const NOTICE_TIMEOUT_MS = 30_000;
 /** A queued attempt this long past its fallback came back elsewhere, or gave up: it is dropped. */
 export const STALE_AFTER_MS = 60_000;
+/** How often a queue is swept of attempts that will not come back to this process. */
+export const QUEUE_SWEEP_MS = 60_000;
 /** Queued attempts per endpoint; past this, attempts wait by estimate only. */
 export const MAX_QUEUED_PER_ENDPOINT = 10_000;
 /** Weight of the newest attempt in the running average of how long attempts hold a slot. */
@@ -102,6 +108,8 @@ interface EndpointState {
   queue: Map<string, Waiter>;
   /** Cancels the pending call that tells the queue once the estimated attempts are due. */
   cancelTell?: () => void;
+  /** Cancels the queue's next sweep. */
+  cancelSweep?: () => void;
 }
 
 const defaultSchedule = (fn: () => void, ms: number) => {
@@ -126,8 +134,23 @@ export function createEndpointLimiter(maxPerEndpoint: number, options: EndpointL
   const forgetIfIdle = (endpoint: string, state: EndpointState) => {
     if (state.started.size === 0 && state.queue.size === 0 && state.lastTurnAt <= clock()) {
       state.cancelTell?.();
-      endpoints.delete(endpoint);
+      state.cancelSweep?.();
+      if (endpoints.get(endpoint) === state) endpoints.delete(endpoint);
     }
+  };
+
+  /** Whether a queued attempt will not come back to this process: its fallback is long past, or a notice went unanswered. */
+  const goneElsewhere = (waiter: Waiter, now: number) =>
+    waiter.fallbackAt + STALE_AFTER_MS < now || (waiter.noticeAt > 0 && now - waiter.noticeAt >= NOTICE_TIMEOUT_MS);
+
+  /** Drops queued attempts that will not come back, so an endpoint no one releases does not keep them. */
+  const sweep = (endpoint: string, state: EndpointState) => {
+    state.cancelSweep = undefined;
+    const now = clock();
+    for (const [ticket, waiter] of state.queue) if (goneElsewhere(waiter, now)) state.queue.delete(ticket);
+    if (state.queue.size === 0) queueDrained(state, now);
+    else state.cancelSweep = schedule(() => sweep(endpoint, state), QUEUE_SWEEP_MS);
+    forgetIfIdle(endpoint, state);
   };
 
   /** Tells as many queued attempts as there are free slots not yet offered to one. */
@@ -146,12 +169,12 @@ export function createEndpointLimiter(maxPerEndpoint: number, options: EndpointL
     let free = maxPerEndpoint - state.started.size;
     for (const [ticket, waiter] of state.queue) {
       if (free <= 0) break;
-      if (waiter.fallbackAt + STALE_AFTER_MS < now) {
+      if (goneElsewhere(waiter, now)) {
         state.queue.delete(ticket);
         continue;
       }
       free -= 1;
-      if (waiter.noticeAt > 0 && now - waiter.noticeAt < NOTICE_TIMEOUT_MS) continue; // told already
+      if (waiter.noticeAt > 0) continue; // told already, on its way
       waiter.noticeAt = now;
       Promise.resolve()
         .then(waiter.notify)
@@ -186,7 +209,7 @@ export function createEndpointLimiter(maxPerEndpoint: number, options: EndpointL
   };
 
   /** Queues (or requeues, in its place) an attempt whose turn lies past the horizon. */
-  const enqueue = (state: EndpointState, turn: TurnRequest, turnAt: number, now: number): Deferral => {
+  const enqueue = (endpoint: string, state: EndpointState, turn: TurnRequest, turnAt: number, now: number): Deferral => {
     let waiter = state.queue.get(turn.ticket);
     if (waiter) {
       waiter.notify = turn.notify;
@@ -196,6 +219,7 @@ export function createEndpointLimiter(maxPerEndpoint: number, options: EndpointL
       waiter = { notify: turn.notify, turnAt, fallbackAt: 0, noticeAt: 0 };
       state.queue.set(turn.ticket, waiter);
       state.lastTurnAt = Math.max(state.lastTurnAt, turnAt);
+      state.cancelSweep ??= schedule(() => sweep(endpoint, state), QUEUE_SWEEP_MS);
     }
     // Past the expected turn, with room for the estimate to be off: the notice should come first.
     let waitMs = 2 * (waiter.turnAt - now) + QUEUED_DEFERRAL_MARGIN_MS;
@@ -230,16 +254,16 @@ export function createEndpointLimiter(maxPerEndpoint: number, options: EndpointL
       const spacingMs = holdEstimateMs(endpoint, state, now, attemptTimeoutMs) / maxPerEndpoint;
       const turnAt = Math.max(now, state.lastTurnAt) + spacingMs;
       if (turn && (state.queue.has(turn.ticket) || (turnAt - now > horizonMs && state.queue.size < MAX_QUEUED_PER_ENDPOINT))) {
-        return enqueue(state, turn, turnAt, now);
+        return enqueue(endpoint, state, turn, turnAt, now);
       }
       if (turnAt - now <= MAX_DEFERRAL_MS) {
         state.lastTurnAt = turnAt;
         state.estimatedTailAt = Math.max(state.estimatedTailAt, turnAt);
         return { waitMs: Math.round(Math.max(MIN_DEFERRAL_MS, turnAt - now)), queued: false };
       }
-      // Past the horizon without a turn: spread the returns evenly rather than bringing them back together.
+      // Past the horizon without a turn: spread the returns evenly rather than bringing them
+      // back together. They are not due at a turn, so the queue is not held back for them.
       state.lastTurnAt = Math.max(state.lastTurnAt, now + MAX_DEFERRAL_MS);
-      state.estimatedTailAt = Math.max(state.estimatedTailAt, now + MAX_DEFERRAL_MS);
       return { waitMs: Math.round(MAX_DEFERRAL_MS * (0.5 + 0.5 * random())), queued: false };
     },
 

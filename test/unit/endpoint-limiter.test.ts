@@ -4,8 +4,11 @@ import {
   MAX_DEFERRAL_MS,
   MAX_QUEUED_DEFERRAL_MS,
   MIN_DEFERRAL_MS,
+  MAX_QUEUED_PER_ENDPOINT,
   NOTICE_TIMEOUT_MS,
+  QUEUE_SWEEP_MS,
   QUEUED_DEFERRAL_MARGIN_MS,
+  STALE_AFTER_MS,
   type TurnRequest,
 } from '../../src/delivery/endpoint-limiter';
 
@@ -166,7 +169,7 @@ describe('endpoint limiter turns', () => {
     expect(limiter.queued('e')).toBe(1);
   });
 
-  it('does not tell a notified attempt again until it comes back or its notice times out', async () => {
+  it('does not tell a notified attempt again, and drops it if it does not come back within the notice timeout', async () => {
     const { clock, limiter, release } = slowEndpoint();
     const told: string[] = [];
     limiter.defer('e', 1_000, turnOf('a', told));
@@ -177,10 +180,40 @@ describe('endpoint limiter turns', () => {
     limiter.tryAcquire('e')!();
     await settle();
     expect(told).toEqual(['a']);
+    // 'a' never came (its attempt ran on another worker, or its delivery ended): 'b' is next.
     clock.now += NOTICE_TIMEOUT_MS;
     limiter.tryAcquire('e')!();
     await settle();
-    expect(told).toEqual(['a', 'a']);
+    expect(told).toEqual(['a', 'b']);
+    expect(limiter.queued('e')).toBe(1);
+  });
+
+  it('still tells a full queue while later attempts wait by estimate', async () => {
+    const { clock, limiter, release } = slowEndpoint();
+    const told: string[] = [];
+    for (let i = 0; i < MAX_QUEUED_PER_ENDPOINT; i++) limiter.defer('e', 1_000, turnOf(`q${i}`, told));
+    expect(limiter.defer('e', 1_000, turnOf('overflow', told)).queued).toBe(false);
+    clock.now += 1_000;
+    limiter.defer('e', 1_000, turnOf('overflow2', told));
+    release();
+    await settle();
+    expect(told).toEqual(['q0']);
+  });
+
+  it('sweeps out queued attempts that will not come back, and then forgets the endpoint', async () => {
+    const clock = { now: 0 };
+    const timers = manualScheduler();
+    const limiter = createEndpointLimiter(1, { clock: () => clock.now, schedule: timers.schedule });
+    limiter.tryAcquire('e'); // never released here: its attempt's process went away, say
+    clock.now = 100_000;
+    const fallbackMs = limiter.defer('e', 1_000, turnOf('a', [])).waitMs;
+    expect(timers.delays).toEqual([QUEUE_SWEEP_MS]);
+    timers.runAll();
+    expect(limiter.queued('e')).toBe(1); // not yet past its fallback
+    clock.now += fallbackMs + STALE_AFTER_MS + 1;
+    timers.runAll();
+    expect(limiter.queued('e')).toBe(0);
+    expect(timers.delays).toEqual([]);
   });
 
   it('tells the next in line at once when a run has closed', async () => {
@@ -225,7 +258,8 @@ describe('endpoint limiter turns', () => {
     release();
     await settle();
     expect(told).toEqual([]); // the slot is for 'a', due by its estimate
-    expect(timers.delays).toEqual([60_000]); // the queue is told once 'c' is due
+    // The queue's sweep, and its notice once 'c' is due (60 s from now).
+    expect(timers.delays).toEqual([QUEUE_SWEEP_MS, 60_000]);
     clock.now = 80_000;
     timers.runAll();
     await settle();
@@ -246,7 +280,7 @@ describe('endpoint limiter turns', () => {
     const far = limiter.defer('e', 1_000, turnOf('3', told)).waitMs;
     expect(far).toBeLessThanOrEqual(MAX_QUEUED_DEFERRAL_MS);
     expect(far).toBeGreaterThan(MAX_QUEUED_DEFERRAL_MS * 0.99);
-    // Without a turn request, an attempt waits by estimate, within the horizon.
+    // Without a turn request, an attempt past the horizon is spread within it.
     expect(limiter.defer('e', 1_000)).toMatchObject({ queued: false });
     expect(limiter.defer('e', 1_000).waitMs).toBeLessThanOrEqual(MAX_DEFERRAL_MS);
   });
