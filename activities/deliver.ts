@@ -53,12 +53,13 @@ export interface DeliverDeps {
 export function createDeliverActivity(deps: DeliverDeps) {
   return async function deliver(input: DeliverInput): Promise<DeliverResult> {
     const { target, attemptOffset = 0 } = input;
-    const attemptNumber = Context.current().info.attempt + attemptOffset;
+    const info = Context.current().info;
+    const attemptNumber = info.attempt + attemptOffset;
     const endpoint = `${target.webhookId}#${target.channelIndex}`;
     // The endpoint's limit is checked before anything is read: an attempt that finds it
     // full should cost next to nothing. One ticket per delivery and run: a deferred
     // attempt that comes back keeps its place in the endpoint's queue.
-    const run = Context.current().info.workflowExecution;
+    const run = info.workflowExecution;
     const ticket = run ? `${run.runId}/${target.deliveryId}` : target.deliveryId;
     const release = deps.limiter?.tryAcquire(endpoint, ticket);
     if (deps.limiter && !release) {
