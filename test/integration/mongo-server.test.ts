@@ -68,6 +68,20 @@ describe('mongo stand-in, memory backend', () => {
     }
   });
 
+  it('records in the oplog only the collections a change stream was opened on', async () => {
+    const db = client.db('standin_watched');
+    const oplog = client.db('local').collection('oplog.rs');
+    const entries = (ns: string) => oplog.countDocuments({ ns });
+    await db.collection('later').insertOne({ key: 'before any stream' });
+    const stream = db.collection<Doc>('later').watch([], { maxAwaitTimeMS: 200 });
+    await stream.tryNext(); // opens the cursor
+    await db.collection('later').insertOne({ key: 'after' });
+    await db.collection('never').insertOne({ key: 'unwatched' });
+    expect(await entries('standin_watched.later')).toBe(1);
+    expect(await entries('standin_watched.never')).toBe(0);
+    await stream.close();
+  });
+
   it('upserts with findOneAndUpdate', async () => {
     const c = coll('upsert');
     const created = await c.findOneAndUpdate({ key: 'u' }, { $inc: { n: 1 } }, { upsert: true, returnDocument: 'after' });
@@ -174,6 +188,33 @@ describe('mongo stand-in, h2 backend', () => {
       await server.stop(); // graceful: the H2 store is flushed and closed
     }
   };
+
+  it('resumes a change stream after a restart, with the writes made before it reopened', async () => {
+    const pipeline = [{ $match: { operationType: 'insert' } }];
+    const token = await withServer(async (c) => {
+      const stream = c.watch<Doc, ChangeStreamInsertDocument<Doc>>(pipeline, { maxAwaitTimeMS: 200 });
+      try {
+        await stream.tryNext();
+        await c.insertOne({ key: 'before the restart' });
+        await stream.next();
+        return stream.resumeToken;
+      } finally {
+        await stream.close();
+      }
+    });
+    const next = await withServer(async (c) => {
+      // Written before any stream opens on the restarted server: the stored oplog says
+      // the collection is watched, so the write is recorded.
+      await c.insertOne({ key: 'after the restart' });
+      const resumed = c.watch<Doc, ChangeStreamInsertDocument<Doc>>(pipeline, { resumeAfter: token, maxAwaitTimeMS: 200 });
+      try {
+        return (await resumed.next()).fullDocument;
+      } finally {
+        await resumed.close();
+      }
+    });
+    expect(next).toMatchObject({ key: 'after the restart' });
+  }, START_TIMEOUT);
 
   it('keeps data across a graceful restart', async () => {
     await withServer((c) => c.insertOne({ key: 'kept', n: 42 }));

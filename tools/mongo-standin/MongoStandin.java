@@ -2,6 +2,7 @@ import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import de.bwaldvogel.mongo.oplog.Oplog;
 
 import java.io.File;
 import java.io.IOException;
@@ -59,18 +60,28 @@ public final class MongoStandin {
         }
 
         MongoBackend backend = switch (backendName) {
-            case "memory" -> new MemoryBackend();
+            case "memory" -> new MemoryBackend() {
+                @Override
+                protected Oplog createOplog() {
+                    return new WatchedOplog(super.createOplog(), this);
+                }
+            };
             case "h2" -> {
                 if (file == null) fail("--backend h2 needs --file PATH");
                 File parent = new File(file).getAbsoluteFile().getParentFile();
                 if (parent != null && !parent.isDirectory() && !parent.mkdirs()) fail("cannot create " + parent);
-                yield new H2Backend(file);
+                yield new H2Backend(file) {
+                    @Override
+                    protected Oplog createOplog() {
+                        return new WatchedOplog(super.createOplog(), this);
+                    }
+                };
             }
             default -> throw fail("unknown backend: " + backendName);
         };
         backend.version(new StandinVersion());
 
-        backend.enableOplog(); // change streams and resumeAfter read from the oplog
+        backend.enableOplog(); // change streams and resumeAfter read from the oplog (WatchedOplog)
         OplogCap oplogCap = new OplogCap(backend, oplogMaxEntries);
         StandinServer server = new StandinServer(backend);
 
