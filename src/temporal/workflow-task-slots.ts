@@ -42,7 +42,7 @@ export interface WorkflowTaskSlotLimits {
   /**
    * Tasks at work (open and not waiting on a receiver) below which the worker polls for a
    * new event's first task. Work already admitted (sticky tasks of running workflows)
-   * and eager starts may go on up to twice this.
+   * may go on up to twice this; eager starts, up to `maxSlots`.
    */
   maxBusy: number;
 }
@@ -70,10 +70,13 @@ interface Waiter {
  * - a poll of the task queue (new events' first tasks, the sweep's, redeliveries): below
  *   `maxBusy`; the polls in flight may each bring one task more;
  * - a sticky poll (running workflows' next tasks: timers that fired, retries that
- *   finished) and an eager workflow start (which the dispatcher asks for only for an
- *   organization with nothing else waiting): below twice `maxBusy`. Sticky tasks are
- *   cheap to run here and, left waiting, would go back to the task queue and be replayed
- *   from their whole history. Sticky polls waiting are served before the others.
+ *   finished): below twice `maxBusy`. Sticky tasks are cheap to run here and, left
+ *   waiting, would go back to the task queue and be replayed from their whole history.
+ *   Sticky polls waiting are served before the others;
+ * - an eager workflow start: whenever a slot is free. The dispatcher asks for one only
+ *   for an organization with nothing else waiting; refused, that event's first task
+ *   would wait behind every backlog in Temporal (a burst's starts, then its task queue),
+ *   which is what the limits above are there to spare it.
  */
 export function createWorkflowTaskSlotSupplier(
   limits: WorkflowTaskSlotLimits,
@@ -123,7 +126,7 @@ export function createWorkflowTaskSlotSupplier(
       });
     },
     tryReserveSlot() {
-      return admits(true) ? reserve() : null;
+      return reserved < limits.maxSlots ? reserve() : null;
     },
     markSlotUsed({ permit }) {
       const slot = permit as Permit;

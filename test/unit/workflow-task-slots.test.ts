@@ -105,8 +105,8 @@ describe('workflow task slots', () => {
     expect(third.state.granted).toBe(false);
   });
 
-  it('lets sticky polls and eager starts go on up to twice maxBusy', async () => {
-    const { slots, poll, run, fill } = setUp({ maxSlots: 100, maxBusy: 2 });
+  it('lets sticky polls go on up to twice maxBusy, and eager starts up to maxSlots', async () => {
+    const { slots, poll, run, fill } = setUp({ maxSlots: 5, maxBusy: 2 });
     await fill(2);
     const fresh = poll('fresh');
     const sticky = poll('sticky', { sticky: true });
@@ -114,13 +114,18 @@ describe('workflow task slots', () => {
     expect(fresh.state.granted).toBe(false);
     expect(sticky.state.granted).toBe(true);
     await run(sticky); // 3 at work
-    const eager = slots.tryReserveSlot(pollCtx(false));
-    expect(eager).not.toBeNull();
-    await run(eager!); // 4 at work: twice maxBusy
-    expect(slots.tryReserveSlot(pollCtx(false))).toBeNull();
     const secondSticky = poll('second sticky', { sticky: true });
     await tick();
-    expect(secondSticky.state.granted).toBe(false);
+    expect(secondSticky.state.granted).toBe(true);
+    await run(secondSticky); // 4 at work: twice maxBusy
+    const thirdSticky = poll('third sticky', { sticky: true });
+    await tick();
+    expect(thirdSticky.state.granted).toBe(false);
+    // An eager start is not held back by the work at hand, only by the slots.
+    const eager = slots.tryReserveSlot(pollCtx(false));
+    expect(eager).not.toBeNull();
+    await run(eager!); // 5 at work: every slot
+    expect(slots.tryReserveSlot(pollCtx(false))).toBeNull();
   });
 
   it('serves waiting sticky polls first, each kind in arrival order, and drops aborted ones', async () => {
