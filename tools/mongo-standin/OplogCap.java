@@ -16,9 +16,9 @@ import java.util.concurrent.TimeUnit;
  * uncapped oplog makes every read, and every write waiting on the same lock, slower as a run goes on.
  * Every write to a watched collection wakes its change streams, each of which then scans the
  * whole oplog, so the cap is small: 5,000 entries of the watched collections (WatchedOplog
- * records no others) are several seconds of a busy run. A change
- * stream resuming from a trimmed entry continues from the oldest one kept; hookrelay's sweep
- * covers events that were trimmed before the dispatcher read them.
+ * records no others) are several seconds of a busy run. A change stream resuming from a
+ * trimmed entry continues from the oldest one kept; hookrelay's sweep covers events that were
+ * trimmed before the dispatcher read them.
  */
 final class OplogCap {
 
