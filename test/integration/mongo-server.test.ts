@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { MongoClient, type ChangeStreamInsertDocument, type Collection, type ResumeToken } from 'mongodb';
+import { MongoClient, type ChangeStream, type ChangeStreamInsertDocument, type Collection, type ResumeToken } from 'mongodb';
 import { startMongoStandin, type MongoServerHandle } from '../../src/infra/mongo-server';
 
 const START_TIMEOUT = 180_000; // a cold provisioning runs Maven
@@ -178,47 +178,76 @@ describe('mongo stand-in, h2 backend', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const withServer = async <T>(fn: (c: Collection<Doc>) => Promise<T>): Promise<T> => {
-    const server = await startMongoStandin({ backend: 'h2', dataDir });
+  /** Starts the stand-in on `dir`, runs fn, and stops it gracefully (the H2 store is flushed and closed). */
+  const withServer = async <T>(dir: string, fn: (c: Collection<Doc>) => Promise<T>, env?: NodeJS.ProcessEnv): Promise<T> => {
+    const server = await startMongoStandin({ backend: 'h2', dataDir: dir, env });
     const client = await new MongoClient(server.url, { serverSelectionTimeoutMS: 5_000 }).connect();
     try {
       return await fn(client.db('standin_test').collection<Doc>('durable'));
     } finally {
       await client.close();
-      await server.stop(); // graceful: the H2 store is flushed and closed
+      await server.stop();
     }
   };
 
+  const insertsOnly = [{ $match: { operationType: 'insert' } }];
+
+  /** The next change within `ms`, or a clear failure (the server is still stopped afterwards). */
+  const nextWithin = async (stream: ChangeStream<Doc, ChangeStreamInsertDocument<Doc>>, ms = 15_000) => {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const change = await stream.tryNext(); // one getMore, waiting at most maxAwaitTimeMS
+      if (change) return change;
+    }
+    throw new Error(`no change arrived within ${ms} ms`);
+  };
+
+  /** The resume token of a first insert, made on a fresh store in `dir` that is then stopped. */
+  const tokenOfFirstInsert = (dir: string) => withServer(dir, async (c) => {
+    const stream = c.watch<Doc, ChangeStreamInsertDocument<Doc>>(insertsOnly, { maxAwaitTimeMS: 200 });
+    try {
+      await stream.tryNext();
+      await c.insertOne({ key: 'before the restart' });
+      await nextWithin(stream);
+      return stream.resumeToken;
+    } finally {
+      await stream.close();
+    }
+  });
+
+  /** After a restart: a write made before any stream reopens, then the stream resumed from `token`. */
+  const resumeAfterRestart = (dir: string, token: ResumeToken, env?: NodeJS.ProcessEnv) => withServer(dir, async (c) => {
+    // The stored oplog says the collection is watched, so this write is recorded.
+    await c.insertOne({ key: 'after the restart' });
+    const resumed = c.watch<Doc, ChangeStreamInsertDocument<Doc>>(insertsOnly, { resumeAfter: token, maxAwaitTimeMS: 200 });
+    try {
+      return (await nextWithin(resumed)).fullDocument;
+    } finally {
+      await resumed.close();
+    }
+  }, env);
+
   it('resumes a change stream after a restart, with the writes made before it reopened', async () => {
-    const pipeline = [{ $match: { operationType: 'insert' } }];
-    const token = await withServer(async (c) => {
-      const stream = c.watch<Doc, ChangeStreamInsertDocument<Doc>>(pipeline, { maxAwaitTimeMS: 200 });
-      try {
-        await stream.tryNext();
-        await c.insertOne({ key: 'before the restart' });
-        await stream.next();
-        return stream.resumeToken;
-      } finally {
-        await stream.close();
-      }
-    });
-    const next = await withServer(async (c) => {
-      // Written before any stream opens on the restarted server: the stored oplog says
-      // the collection is watched, so the write is recorded.
-      await c.insertOne({ key: 'after the restart' });
-      const resumed = c.watch<Doc, ChangeStreamInsertDocument<Doc>>(pipeline, { resumeAfter: token, maxAwaitTimeMS: 200 });
-      try {
-        return (await resumed.next()).fullDocument;
-      } finally {
-        await resumed.close();
-      }
-    });
-    expect(next).toMatchObject({ key: 'after the restart' });
+    const token = await tokenOfFirstInsert(dataDir);
+    expect(await resumeAfterRestart(dataDir, token)).toMatchObject({ key: 'after the restart' });
+  }, START_TIMEOUT);
+
+  it('resumes after a restart with the clock stepped back: new oplog entries still sort after the stored ones', async () => {
+    // Oplog timestamps are (wall-clock second, counter from 0 per process): a restart within the
+    // same second, or with the clock stepped back, would stamp new writes before the token.
+    const dir = mkdtempSync(join(tmpdir(), 'hookrelay-standin-h2-clock-'));
+    try {
+      const token = await tokenOfFirstInsert(dir);
+      const steppedBack = { ...process.env, JAVA_TOOL_OPTIONS: '-Dstandin.clockOffsetMs=-3600000' };
+      expect(await resumeAfterRestart(dir, token, steppedBack)).toMatchObject({ key: 'after the restart' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, START_TIMEOUT);
 
   it('keeps data across a graceful restart', async () => {
-    await withServer((c) => c.insertOne({ key: 'kept', n: 42 }));
-    const found = await withServer((c) => c.findOne({ key: 'kept' }, { projection: { _id: 0 } }));
+    await withServer(dataDir, (c) => c.insertOne({ key: 'kept', n: 42 }));
+    const found = await withServer(dataDir, (c) => c.findOne({ key: 'kept' }, { projection: { _id: 0 } }));
     expect(found).toEqual({ key: 'kept', n: 42 });
   }, START_TIMEOUT);
 });

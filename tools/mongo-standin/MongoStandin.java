@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Prints exactly one line "READY <port>" on stdout once listening (logs go to stderr).
  * Stops gracefully (flushing the H2 store) on SIGTERM/SIGINT and when stdin reaches EOF,
  * so it never outlives the parent process that holds the other end of its stdin pipe.
+ * Tests may shift its clock with -Dstandin.clockOffsetMs=N (see OplogSafeClock).
  */
 public final class MongoStandin {
 
@@ -59,8 +60,9 @@ public final class MongoStandin {
             }
         }
 
+        OplogSafeClock clock = new OplogSafeClock();
         MongoBackend backend = switch (backendName) {
-            case "memory" -> new MemoryBackend() {
+            case "memory" -> new MemoryBackend(clock) {
                 @Override
                 protected Oplog createOplog() {
                     return new WatchedOplog(super.createOplog(), this);
@@ -70,7 +72,7 @@ public final class MongoStandin {
                 if (file == null) fail("--backend h2 needs --file PATH");
                 File parent = new File(file).getAbsoluteFile().getParentFile();
                 if (parent != null && !parent.isDirectory() && !parent.mkdirs()) fail("cannot create " + parent);
-                yield new H2Backend(file) {
+                yield new H2Backend(file, clock) {
                     @Override
                     protected Oplog createOplog() {
                         return new WatchedOplog(super.createOplog(), this);
@@ -80,6 +82,7 @@ public final class MongoStandin {
             default -> throw fail("unknown backend: " + backendName);
         };
         backend.version(new StandinVersion());
+        clock.holdPastStoredOplog(backend); // before the first write: new entries sort after the stored ones
 
         backend.enableOplog(); // change streams and resumeAfter read from the oplog (WatchedOplog)
         OplogCap oplogCap = new OplogCap(backend, oplogMaxEntries);
