@@ -51,10 +51,20 @@ export interface DeliverDeps {
  * only: they are stored in workflow history, receiver URLs and bodies must not be.
  */
 export function createDeliverActivity(deps: DeliverDeps) {
+  const attempt = createDeliveryAttempt(deps);
   return async function deliver(input: DeliverInput): Promise<DeliverResult> {
-    const { target, attemptOffset = 0 } = input;
+    return attempt(input, Context.current().info.attempt + (input.attemptOffset ?? 0));
+  };
+}
+
+/**
+ * The deliver activity's body, for an attempt whose number the caller knows: inside
+ * another activity (the first round), that activity's own attempt count says nothing.
+ */
+export function createDeliveryAttempt(deps: DeliverDeps) {
+  return async function attempt(input: DeliverInput, attemptNumber: number): Promise<DeliverResult> {
+    const { target } = input;
     const info = Context.current().info;
-    const attemptNumber = info.attempt + attemptOffset;
     const endpoint = `${target.webhookId}#${target.channelIndex}`;
     // The endpoint's limit is checked before anything is read: an attempt that finds it
     // full should cost next to nothing. One ticket per delivery and run: a deferred

@@ -7,8 +7,9 @@ import { RecentEvents } from '../src/store/recent-events';
 import { ResolvedWebhooks } from '../src/store/resolved-webhooks';
 import type { NotifyTurn } from '../src/temporal/delivery-turns';
 import type { ReceiverWaits } from '../src/temporal/workflow-task-slots';
-import { createDeliverActivity } from './deliver';
+import { createDeliverActivity, createDeliveryAttempt, type DeliverDeps } from './deliver';
 import { createFinalizeEventActivity } from './finalize-event';
+import { createFirstRoundActivity } from './first-round';
 import { createMuxLifecycleActivities } from './mux-lifecycle';
 import { createResolveTargetsActivity } from './resolve-targets';
 
@@ -36,22 +37,26 @@ export function createActivities(deps: ActivityDependencies) {
   const now = deps.now ?? (() => new Date());
   const events = deps.events ?? new RecentEvents();
   const resolved = new ResolvedWebhooks();
+  const deliverDeps: DeliverDeps = {
+    db: deps.db,
+    box: deps.box,
+    senders: deps.senders,
+    now,
+    events,
+    resolved,
+    limiter: deps.limiter,
+    notifyTurn: deps.notifyTurn,
+    breaker: deps.breaker,
+    receiverWaits: deps.receiverWaits,
+    onAttempt: deps.onAttempt,
+  };
+  const resolveTargets = createResolveTargetsActivity({ db: deps.db, events, resolved });
+  const finalizeEvent = createFinalizeEventActivity({ db: deps.db, now, events, resolved });
   return {
-    resolveTargets: createResolveTargetsActivity({ db: deps.db, events, resolved }),
-    deliver: createDeliverActivity({
-      db: deps.db,
-      box: deps.box,
-      senders: deps.senders,
-      now,
-      events,
-      resolved,
-      limiter: deps.limiter,
-      notifyTurn: deps.notifyTurn,
-      breaker: deps.breaker,
-      receiverWaits: deps.receiverWaits,
-      onAttempt: deps.onAttempt,
-    }),
-    finalizeEvent: createFinalizeEventActivity({ db: deps.db, now, events, resolved }),
+    deliverFirstRound: createFirstRoundActivity({ resolveTargets, attempt: createDeliveryAttempt(deliverDeps), finalizeEvent }),
+    resolveTargets,
+    deliver: createDeliverActivity(deliverDeps),
+    finalizeEvent,
     ...createMuxLifecycleActivities({ db: deps.db, now }),
   };
 }

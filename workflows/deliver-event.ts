@@ -14,12 +14,16 @@ import type { HookrelayActivities } from '../activities';
 import {
   DELIVERY_TURN_SIGNAL,
   deliveryActivityId,
+  LOCAL_FIRST_ATTEMPT_MAX_TARGETS,
+  MAX_ATTEMPT_TIMEOUT_MS,
   summarizeOutcome,
   type DeliveryTurn,
   type DeliverEventInput,
   type DeliverEventResult,
   type DeliverResult,
   type DeliveryTarget,
+  type FirstAttempt,
+  type FirstRound,
   type TargetOutcome,
   type TargetResult,
 } from '../src/domain/delivery-plan';
@@ -33,9 +37,7 @@ import { OUTCOME, WEBHOOK_IDS } from '../src/domain/search-attributes';
 /** Webhook ids listed in the HookrelayWebhookIds search attribute (its value is capped at 2 KiB). */
 const MAX_WEBHOOK_IDS_ATTRIBUTE = 50;
 
-/** Up to this many targets, first attempts run as local activities. */
-const LOCAL_FIRST_ATTEMPT_MAX_TARGETS = 100;
-/** The limit before the patch below: workflows started then replay with it. */
+/** The local first attempts' target limit before the patch below: workflows started then replay with it. */
 const LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 = 10;
 
 /** Sent by a worker when a slot frees up at an endpoint one of this run's deliveries is queued for. */
@@ -54,28 +56,47 @@ const bookkeeping = proxyLocalActivities<HookrelayActivities>({
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
+// The first round (activities/first-round.ts) runs once: retrying it would send its
+// delivered attempts again. It holds the longest attempt plus the reads and writes around it.
+const firstRound = proxyLocalActivities<HookrelayActivities>({
+  startToCloseTimeout: MAX_ATTEMPT_TIMEOUT_MS + 30_000,
+  retry: { maximumAttempts: 1 },
+});
+
 /**
  * One event: resolve its subscribers, deliver to each (webhook, channel) concurrently
  * under that webhook's retry policy, settle each independently, record the outcome.
- * When every first attempt succeeds, the whole event completes in one workflow task.
+ * When every first attempt succeeds, the whole event completes in one workflow task,
+ * with one local activity (the first round).
  */
 export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEventResult> {
   const turns: Turns = { signalled: new Set(), queued: false };
   setHandler(deliveryTurnSignal, (turn) => {
     if (typeof turn?.deliveryId === 'string') turns.signalled.add(turn.deliveryId);
   });
-  const targets = await bookkeeping.resolveTargets(input);
+  // Workflows started before the patch resolve, attempt and record in separate steps; so
+  // does a run whose first round failed as a whole (its attempts may go out again).
+  const round = patched('first-round-in-one-local-activity') ? await firstRoundOf(input) : undefined;
+  const targets = round?.targets ?? (await bookkeeping.resolveTargets(input));
   if (targets.length > 0) {
     // Temporal limits a search attribute value to 2 KiB: the first 50 webhook ids fit.
     const webhookIds = [...new Set(targets.map((t) => t.webhookId))].slice(0, MAX_WEBHOOK_IDS_ATTRIBUTE);
     upsertSearchAttributes([{ key: WEBHOOK_IDS, value: webhookIds }]);
   }
+  if (round?.finalized) {
+    upsertSearchAttributes([{ key: OUTCOME, value: round.finalized }]);
+    const delivered = targets.map((target) => targetResult(target, 'delivered'));
+    return { eventId: input.eventId, outcome: round.finalized, targets: delivered };
+  }
   // First attempts run inside the workflow task; a large fan-out would hold that task
   // open for long and redo them all if it failed, so it goes to regular activities.
-  const localFirst =
-    targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 ||
-    (targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS && patched('local-first-attempts-up-to-100-targets'));
-  const results = await Promise.all(targets.map((target) => deliverTarget(input.eventId, target, localFirst, turns)));
+  const localFirst = round
+    ? targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS
+    : targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 ||
+      (targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS && patched('local-first-attempts-up-to-100-targets'));
+  const results = await Promise.all(
+    targets.map((target, i) => deliverTarget(input.eventId, target, localFirst, turns, round?.attempts?.[i])),
+  );
   // Temporal rejects a workflow task that completes the workflow while a signal waits,
   // and the local attempts that task ran would run again: a second POST. Once a delivery
   // has queued for a turn, a late turn signal can come at any time, so the attempts are
@@ -94,10 +115,22 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   return { eventId: input.eventId, outcome, targets: results };
 }
 
+async function firstRoundOf(input: DeliverEventInput): Promise<FirstRound | undefined> {
+  try {
+    return await firstRound.deliverFirstRound(input);
+  } catch {
+    return undefined;
+  }
+}
+
+function targetResult(target: DeliveryTarget, outcome: TargetOutcome): TargetResult {
+  return { deliveryId: target.deliveryId, webhookId: target.webhookId, channelIndex: target.channelIndex, outcome };
+}
+
 /**
  * The first attempt runs as a local activity (no server round trip: most receivers
- * answer 2xx at once). If it fails retryably, a regular activity with the webhook's
- * RetryPolicy takes over, so a stuck delivery shows as a pending activity in the UI.
+ * answer 2xx at once); the first round has usually made it already (`first`). If it
+ * fails retryably, a regular activity with the webhook's RetryPolicy takes over, so a stuck delivery shows as a pending activity in the UI.
  * An attempt deferred because its endpoint is at its concurrency limit waits here
  * rather than in a worker slot, until its timer fires or, when it was queued for a turn,
  * until the worker signals that a slot freed up; it then tries again as a local activity
@@ -108,13 +141,9 @@ async function deliverTarget(
   target: DeliveryTarget,
   localFirst: boolean,
   turns: Turns,
+  first?: FirstAttempt,
 ): Promise<TargetResult> {
-  const settle = (outcome: TargetOutcome): TargetResult => ({
-    deliveryId: target.deliveryId,
-    webhookId: target.webhookId,
-    channelIndex: target.channelIndex,
-    outcome,
-  });
+  const settle = (outcome: TargetOutcome): TargetResult => targetResult(target, outcome);
   const startedAt = Date.now();
   const maxAttempts = target.retry.maximumAttempts; // 0 = unlimited within expiration
   let attemptsMade = 0;
@@ -129,9 +158,15 @@ async function deliverTarget(
     turns.signalled.delete(target.deliveryId);
     try {
       const input = attemptsMade > 0 ? { eventId, target, attemptOffset: attemptsMade } : { eventId, target };
-      result = local
-        ? await localAttempt(target, remainingMs).deliver(input)
-        : await retryingAttempts(target, attemptsMade, remainingMs).deliver({ eventId, target, attemptOffset: attemptsMade });
+      if (first) {
+        const made = first;
+        first = undefined;
+        result = outcomeOf(made);
+      } else if (local) {
+        result = await localAttempt(target, remainingMs).deliver(input);
+      } else {
+        result = await retryingAttempts(target, attemptsMade, remainingMs).deliver({ eventId, target, attemptOffset: attemptsMade });
+      }
     } catch (error) {
       const permanent = permanentOutcome(error);
       if (permanent) return settle(permanent);
@@ -183,6 +218,18 @@ function retryingAttempts(target: DeliveryTarget, attemptsMade: number, remainin
       ...(target.retry.maximumAttempts > 0 ? { maximumAttempts: target.retry.maximumAttempts - attemptsMade } : {}),
       nonRetryableErrorTypes: [...NON_RETRYABLE_DELIVERY_FAILURE_TYPES],
     },
+  });
+}
+
+/** A first attempt the first round made, as the local activity would have returned or thrown it. */
+function outcomeOf(attempt: FirstAttempt): DeliverResult {
+  if ('result' in attempt) return attempt.result;
+  const { type, message, nonRetryable, retryAfterMs } = attempt.failure;
+  throw ApplicationFailure.create({
+    message,
+    type,
+    nonRetryable,
+    details: retryAfterMs === undefined ? undefined : [{ retryAfterMs }],
   });
 }
 

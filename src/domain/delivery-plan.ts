@@ -37,6 +37,36 @@ export type DeliverResult =
   | { outcome: 'delivered' }
   | { outcome: 'deferred'; attemptsUsed: number; retryInMs?: number; queued?: boolean };
 
+/** Up to this many targets, an event's first attempts run as local activities. */
+export const LOCAL_FIRST_ATTEMPT_MAX_TARGETS = 100;
+
+/**
+ * The longest one attempt is given: the largest channel `timeout` a webhook may set
+ * (src/domain/webhook-schemas.ts) and the email channel's default.
+ */
+export const MAX_ATTEMPT_TIMEOUT_MS = 30_000;
+
+/**
+ * How a first attempt ended, as the first round reports it: the activity's result, or
+ * its failure (type, message with ids and status codes only, and the wait a receiver or
+ * the webhook's schedule asked for).
+ */
+export type FirstAttempt =
+  | { result: DeliverResult }
+  | { failure: { type?: string; message: string; nonRetryable: boolean; retryAfterMs?: number } };
+
+/**
+ * An event's first round (see activities/first-round.ts): its targets, each target's
+ * first attempt when there were at most LOCAL_FIRST_ATTEMPT_MAX_TARGETS of them, and the
+ * outcome it recorded when every first attempt was delivered.
+ */
+export interface FirstRound {
+  targets: DeliveryTarget[];
+  /** One per target, in the same order. */
+  attempts?: FirstAttempt[];
+  finalized?: EventOutcome;
+}
+
 /**
  * Signal to a deliverEvent run: a slot of the endpoint that `deliveryId` is queued for
  * has freed up, so its deferred attempt should come back now rather than when its

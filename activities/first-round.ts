@@ -1,0 +1,67 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import {
+  LOCAL_FIRST_ATTEMPT_MAX_TARGETS,
+  summarizeOutcome,
+  type DeliverEventInput,
+  type DeliverResult,
+  type DeliveryTarget,
+  type FirstAttempt,
+  type FirstRound,
+} from '../src/domain/delivery-plan';
+import type { DeliverInput } from './deliver';
+import type { FinalizeEventInput } from './finalize-event';
+
+export interface FirstRoundDeps {
+  resolveTargets: (input: DeliverEventInput) => Promise<DeliveryTarget[]>;
+  attempt: (input: DeliverInput, attemptNumber: number) => Promise<DeliverResult>;
+  finalizeEvent: (input: FinalizeEventInput) => Promise<void>;
+}
+
+/**
+ * An event's first round as one local activity: resolve its subscribers, make every first
+ * attempt concurrently and, when all of them were delivered, record the event's outcome.
+ * Most events end here, and their workflow task records one marker instead of one per
+ * step; each step costs the worker an activation less.
+ *
+ * It never throws once an attempt went out: a failed attempt is reported, and the workflow
+ * carries it on under the webhook's retry policy; a failure to record the outcome leaves
+ * `finalized` unset, and the workflow records it with retries. Retrying the whole round
+ * would send the delivered attempts again.
+ */
+export function createFirstRoundActivity(deps: FirstRoundDeps) {
+  return async function deliverFirstRound(input: DeliverEventInput): Promise<FirstRound> {
+    const targets = await deps.resolveTargets(input);
+    // A large fan-out goes to regular activities (see workflows/deliver-event.ts).
+    if (targets.length > LOCAL_FIRST_ATTEMPT_MAX_TARGETS) return { targets };
+    const attempts = await Promise.all(
+      targets.map((target) => deps.attempt({ eventId: input.eventId, target }, 1).then(
+        (result): FirstAttempt => ({ result }),
+        (error: unknown): FirstAttempt => ({ failure: describeFailure(error) }),
+      )),
+    );
+    if (!attempts.every((a) => 'result' in a && a.result.outcome === 'delivered')) return { targets, attempts };
+    const outcome = summarizeOutcome(
+      targets.map((t) => ({ deliveryId: t.deliveryId, webhookId: t.webhookId, channelIndex: t.channelIndex, outcome: 'delivered' })),
+    );
+    try {
+      await deps.finalizeEvent({ eventId: input.eventId, outcome, unsettled: [], partialRun: input.webhookIds !== undefined });
+    } catch {
+      return { targets, attempts };
+    }
+    return { targets, attempts, finalized: outcome };
+  };
+}
+
+/** What the workflow needs of a failed attempt; the deliver activity keeps URLs and bodies out of its messages. */
+function describeFailure(error: unknown): Extract<FirstAttempt, { failure: unknown }>['failure'] {
+  if (error instanceof ApplicationFailure) {
+    const detail = error.details?.[0] as { retryAfterMs?: unknown } | undefined;
+    return {
+      ...(error.type ? { type: error.type } : {}),
+      message: error.message,
+      nonRetryable: error.nonRetryable === true,
+      ...(typeof detail?.retryAfterMs === 'number' ? { retryAfterMs: detail.retryAfterMs } : {}),
+    };
+  }
+  return { message: error instanceof Error ? error.message : String(error), nonRetryable: false };
+}

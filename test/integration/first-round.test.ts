@@ -1,0 +1,105 @@
+import type { Db } from 'mongodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Dispatcher } from '../../src/dispatcher/dispatcher';
+import { deliveriesCollection } from '../../src/store/delivery-store';
+import { eventsCollection } from '../../src/store/event-store';
+import { RecentEvents } from '../../src/store/recent-events';
+import { createTestContext, type TestContext } from '../support/context';
+import { createWebhook, emitTestEvent, eventually, startDispatcher } from '../support/fixtures';
+import { startReceiver, type Receiver } from '../support/receiver';
+
+/** Events whose first read fails once, as when MongoDB steps down mid-read: the first round then fails as a whole. */
+class FirstReadFails extends RecentEvents {
+  private readonly failed = new Set<string>();
+  override async load(db: Db, eventId: string) {
+    if (!this.failed.has(eventId)) {
+      this.failed.add(eventId);
+      throw new Error('not primary');
+    }
+    return super.load(db, eventId);
+  }
+}
+
+/** The activity types of a run's local-activity markers, in history order. */
+async function localActivities(ctx: TestContext, workflowId: string): Promise<string[]> {
+  const history = await ctx.client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).flatMap((e) => {
+    const attrs = e.markerRecordedEventAttributes;
+    const data = attrs?.markerName === 'core_local_activity' ? attrs.details?.data?.payloads?.[0]?.data : undefined;
+    return data ? [String(JSON.parse(Buffer.from(data).toString('utf8')).activity_type)] : [];
+  });
+}
+
+describe('first round: resolve, first attempts and outcome in one local activity', () => {
+  const receivers: Receiver[] = [];
+  const contexts: TestContext[] = [];
+  const dispatchers: Dispatcher[] = [];
+
+  async function setUp(events?: RecentEvents) {
+    const ctx = await createTestContext('first-round');
+    contexts.push(ctx);
+    await ctx.startWorker(events ? { events } : {});
+    dispatchers.push(await startDispatcher(ctx, { eager: true }));
+    const r = await startReceiver([], 200);
+    receivers.push(r);
+    return { ctx, r };
+  }
+
+  async function finished(ctx: TestContext, eventId: string) {
+    const event = await eventually(async () => {
+      const e = await eventsCollection(ctx.db).findOne({ _id: eventId });
+      return e && !['pending', 'dispatched'].includes(e.status) ? e : undefined;
+    }, 60_000, `event ${eventId} finished`);
+    await ctx.client.workflow.getHandle(eventId).result();
+    return event;
+  }
+
+  afterEach(async () => {
+    await Promise.all(dispatchers.splice(0).map((d) => d.stop()));
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+    await Promise.all(receivers.splice(0).map((r) => r.close()));
+  });
+
+  it('completes an event its receivers all accept with one local activity and no other step', async () => {
+    const { ctx, r } = await setUp();
+    for (let i = 0; i < 3; i++) await createWebhook(ctx, { url: r.url });
+    const eventId = await emitTestEvent(ctx);
+    const event = await finished(ctx, eventId);
+    expect(event.status).toBe('delivered');
+    expect(r.requests).toHaveLength(3);
+    expect(await localActivities(ctx, eventId)).toEqual(['deliverFirstRound']);
+    const { searchAttributes } = await ctx.client.workflow.getHandle(eventId).describe();
+    expect(searchAttributes.HookrelayOutcome).toEqual(['delivered']);
+    expect(searchAttributes.HookrelayWebhookIds).toHaveLength(3);
+  });
+
+  it('records no_subscribers in the first round when nobody subscribes', async () => {
+    const { ctx } = await setUp();
+    const eventId = await emitTestEvent(ctx);
+    expect((await finished(ctx, eventId)).status).toBe('no_subscribers');
+    expect(await localActivities(ctx, eventId)).toEqual(['deliverFirstRound']);
+  });
+
+  it('hands a failed first attempt on to the retrying activity and records the outcome after it', async () => {
+    const { ctx } = await setUp();
+    const failing = await startReceiver([503], 200);
+    receivers.push(failing);
+    const { webhook } = await createWebhook(ctx, { url: failing.url });
+    const eventId = await emitTestEvent(ctx);
+    expect((await finished(ctx, eventId)).status).toBe('delivered');
+    expect(failing.requests).toHaveLength(2);
+    expect(await localActivities(ctx, eventId)).toEqual(['deliverFirstRound', 'finalizeEvent']);
+    const delivery = await deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: webhook._id });
+    expect(delivery!.attempts.map((a) => [a.n, a.status_code])).toEqual([[1, 503], [2, 200]]);
+  });
+
+  it('falls back to resolving, delivering and recording step by step when the first round fails as a whole', async () => {
+    const { ctx, r } = await setUp(new FirstReadFails());
+    await createWebhook(ctx, { url: r.url });
+    const eventId = await emitTestEvent(ctx);
+    expect((await finished(ctx, eventId)).status).toBe('delivered');
+    // The round failed before any attempt went out: the receiver got exactly one request.
+    expect(r.requests).toHaveLength(1);
+    expect(await localActivities(ctx, eventId)).toEqual(['deliverFirstRound', 'resolveTargets', 'deliver', 'finalizeEvent']);
+  });
+});
