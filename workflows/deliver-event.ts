@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   condition,
   defineSignal,
+  isCancellation,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -115,10 +116,12 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   return { eventId: input.eventId, outcome, targets: results };
 }
 
+/** The first round, or undefined when it failed as a whole (e.g. timed out): the caller goes step by step. */
 async function firstRoundOf(input: DeliverEventInput): Promise<FirstRound | undefined> {
   try {
     return await firstRound.deliverFirstRound(input);
-  } catch {
+  } catch (error) {
+    if (isCancellation(error)) throw error;
     return undefined;
   }
 }
@@ -130,7 +133,8 @@ function targetResult(target: DeliveryTarget, outcome: TargetOutcome): TargetRes
 /**
  * The first attempt runs as a local activity (no server round trip: most receivers
  * answer 2xx at once); the first round has usually made it already (`first`). If it
- * fails retryably, a regular activity with the webhook's RetryPolicy takes over, so a stuck delivery shows as a pending activity in the UI.
+ * fails retryably, a regular activity with the webhook's RetryPolicy takes over, so a
+ * stuck delivery shows as a pending activity in the UI.
  * An attempt deferred because its endpoint is at its concurrency limit waits here
  * rather than in a worker slot, until its timer fires or, when it was queued for a turn,
  * until the worker signals that a slot freed up; it then tries again as a local activity

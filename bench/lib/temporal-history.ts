@@ -41,12 +41,15 @@ export interface HistoryShape {
   lastTaskFailure?: string;
   /** Regular activities scheduled: each is a task hand-off through matching. */
   activities: number;
-  /** Markers: local activities recorded in history (no separate server round trip). */
+  /** Local activities recorded in history (no separate server round trip); patch markers are not counted. */
   localActivities: number;
   timers: number;
   /** Bytes of the history as stored (protobuf). */
   bytes: number;
 }
+
+/** The marker the SDK records for each local activity (a `patched()` call records `core_patch`). */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
 
 /** Reads one workflow's history and counts its events; undefined when it cannot be read. */
 export async function historyShape(client: Client, workflowId: string): Promise<HistoryShape | undefined> {
@@ -63,7 +66,7 @@ export async function historyShape(client: Client, workflowId: string): Promise<
       status: statusOf(events),
       lastTaskFailure: lastTaskFailure(events),
       activities: count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
-      localActivities: count(EventType.EVENT_TYPE_MARKER_RECORDED),
+      localActivities: events.filter((event) => event.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER).length,
       timers: count(EventType.EVENT_TYPE_TIMER_STARTED),
       bytes: temporal.api.history.v1.History.encode(history).finish().length,
     };
