@@ -1,4 +1,5 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { AttemptSlots } from '../src/delivery/attempt-slots';
 import {
   LOCAL_FIRST_ATTEMPT_MAX_TARGETS,
   summarizeOutcome,
@@ -15,6 +16,10 @@ export interface FirstRoundDeps {
   resolveTargets: (input: DeliverEventInput) => Promise<DeliveryTarget[]>;
   attempt: (input: DeliverInput, attemptNumber: number) => Promise<DeliverResult>;
   finalizeEvent: (input: FinalizeEventInput) => Promise<void>;
+  /** The process's bound on attempts in flight. */
+  slots: AttemptSlots;
+  /** Whether this round was cancelled (it timed out); the activity context's signal by default. */
+  cancelled?: () => boolean;
 }
 
 /**
@@ -29,12 +34,13 @@ export interface FirstRoundDeps {
  * would send the delivered attempts again.
  */
 export function createFirstRoundActivity(deps: FirstRoundDeps) {
+  const cancelled = deps.cancelled ?? (() => Context.current().cancellationSignal.aborted);
   return async function deliverFirstRound(input: DeliverEventInput): Promise<FirstRound> {
     const targets = await deps.resolveTargets(input);
     // A large fan-out goes to regular activities (see workflows/deliver-event.ts).
     if (targets.length > LOCAL_FIRST_ATTEMPT_MAX_TARGETS) return { targets };
     const attempts = await Promise.all(
-      targets.map((target) => deps.attempt({ eventId: input.eventId, target }, 1).then(
+      targets.map((target) => deps.slots.run(() => deps.attempt({ eventId: input.eventId, target }, 1)).then(
         (result): FirstAttempt => ({ result }),
         (error: unknown): FirstAttempt => ({ failure: describeFailure(error) }),
       )),
@@ -43,6 +49,8 @@ export function createFirstRoundActivity(deps: FirstRoundDeps) {
     const outcome = summarizeOutcome(
       targets.map((t) => ({ deliveryId: t.deliveryId, webhookId: t.webhookId, channelIndex: t.channelIndex, outcome: 'delivered' })),
     );
+    // Timed out meanwhile: the workflow has gone on without this round and records the outcome itself.
+    if (cancelled()) return { targets, attempts };
     try {
       await deps.finalizeEvent({ eventId: input.eventId, outcome, unsettled: [], partialRun: input.webhookIds !== undefined });
     } catch {

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { AttemptSlots } from '../src/delivery/attempt-slots';
 import type { ChannelAttemptResult, ChannelSenders } from '../src/delivery/channel-sender';
 import type { EndpointBreaker } from '../src/delivery/endpoint-breaker';
 import type { EndpointLimiter } from '../src/delivery/endpoint-limiter';
@@ -26,11 +27,19 @@ export interface ActivityDependencies {
   breaker?: EndpointBreaker;
   /** The worker's record of local attempts waiting on receivers (see src/temporal/workflow-task-slots.ts). */
   receiverWaits?: ReceiverWaits;
+  /**
+   * Bounds the first rounds' attempts in flight in this process; by default as many as the
+   * worker's local-activity slots (src/temporal/worker.ts), which bounded them before.
+   */
+  attemptSlots?: AttemptSlots;
   /** Shared with the dispatcher when both run in one process: it fills it as it starts events. */
   events?: RecentEvents;
   now?: () => Date;
   onAttempt?: (channel: string, outcome: ChannelAttemptResult['kind'], durationMs: number) => void;
 }
+
+/** The worker's default local-activity slots (src/temporal/worker.ts). */
+const DEFAULT_ATTEMPT_SLOTS = 200;
 
 /** Builds every activity from injected dependencies, so tests pass real servers in. */
 export function createActivities(deps: ActivityDependencies) {
@@ -53,7 +62,12 @@ export function createActivities(deps: ActivityDependencies) {
   const resolveTargets = createResolveTargetsActivity({ db: deps.db, events, resolved });
   const finalizeEvent = createFinalizeEventActivity({ db: deps.db, now, events, resolved });
   return {
-    deliverFirstRound: createFirstRoundActivity({ resolveTargets, attempt: createDeliveryAttempt(deliverDeps), finalizeEvent }),
+    deliverFirstRound: createFirstRoundActivity({
+      resolveTargets,
+      attempt: createDeliveryAttempt(deliverDeps),
+      finalizeEvent,
+      slots: deps.attemptSlots ?? new AttemptSlots(DEFAULT_ATTEMPT_SLOTS),
+    }),
     resolveTargets,
     deliver: createDeliverActivity(deliverDeps),
     finalizeEvent,

@@ -77,6 +77,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   });
   // Workflows started before the patch resolve, attempt and record in separate steps; so
   // does a run whose first round failed as a whole (its attempts may go out again).
+  const roundStartedAt = Date.now();
   const round = patched('first-round-in-one-local-activity') ? await firstRoundOf(input) : undefined;
   const targets = round?.targets ?? (await bookkeeping.resolveTargets(input));
   if (targets.length > 0) {
@@ -92,11 +93,13 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   // First attempts run inside the workflow task; a large fan-out would hold that task
   // open for long and redo them all if it failed, so it goes to regular activities.
   const localFirst = round
-    ? targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS
+    ? round.attempts !== undefined
     : targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 ||
       (targets.length <= LOCAL_FIRST_ATTEMPT_MAX_TARGETS && patched('local-first-attempts-up-to-100-targets'));
   const results = await Promise.all(
-    targets.map((target, i) => deliverTarget(input.eventId, target, localFirst, turns, round?.attempts?.[i])),
+    targets.map((target, i) =>
+      deliverTarget(input.eventId, target, localFirst, turns, round?.attempts && { attempt: round.attempts[i]!, startedAt: roundStartedAt }),
+    ),
   );
   // Temporal rejects a workflow task that completes the workflow while a signal waits,
   // and the local attempts that task ran would run again: a second POST. Once a delivery
@@ -145,10 +148,12 @@ async function deliverTarget(
   target: DeliveryTarget,
   localFirst: boolean,
   turns: Turns,
-  first?: FirstAttempt,
+  made?: { attempt: FirstAttempt; startedAt: number },
 ): Promise<TargetResult> {
   const settle = (outcome: TargetOutcome): TargetResult => targetResult(target, outcome);
-  const startedAt = Date.now();
+  // The retry window counts from the first attempt, made in the first round when there was one.
+  const startedAt = made?.startedAt ?? Date.now();
+  let first = made?.attempt;
   const maxAttempts = target.retry.maximumAttempts; // 0 = unlimited within expiration
   let attemptsMade = 0;
   let deferrals = 0;
@@ -158,18 +163,19 @@ async function deliverTarget(
     const remainingMs = target.retry.expirationMs - (Date.now() - startedAt);
     if (remainingMs <= 0 || (maxAttempts > 0 && attemptsMade >= maxAttempts)) return settle('failed');
     let result: DeliverResult;
-    // This attempt uses any turn signalled so far; one signalled while it is out is kept.
-    turns.signalled.delete(target.deliveryId);
     try {
       const input = attemptsMade > 0 ? { eventId, target, attemptOffset: attemptsMade } : { eventId, target };
       if (first) {
-        const made = first;
+        // Made already: a turn signalled while the round ran is kept for the next attempt.
+        const attempt = first;
         first = undefined;
-        result = outcomeOf(made);
-      } else if (local) {
-        result = await localAttempt(target, remainingMs).deliver(input);
+        result = outcomeOf(attempt);
       } else {
-        result = await retryingAttempts(target, attemptsMade, remainingMs).deliver({ eventId, target, attemptOffset: attemptsMade });
+        // This attempt uses any turn signalled so far; one signalled while it is out is kept.
+        turns.signalled.delete(target.deliveryId);
+        result = local
+          ? await localAttempt(target, remainingMs).deliver(input)
+          : await retryingAttempts(target, attemptsMade, remainingMs).deliver({ eventId, target, attemptOffset: attemptsMade });
       }
     } catch (error) {
       const permanent = permanentOutcome(error);

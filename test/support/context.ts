@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { createActivities, type ActivityDependencies } from '../../activities';
 import { parseCidrList } from '../../src/security/ssrf';
 import { createHttpTransport, type HttpTransport } from '../../src/delivery/http-transport';
+import { AttemptSlots } from '../../src/delivery/attempt-slots';
 import { createEndpointLimiter } from '../../src/delivery/endpoint-limiter';
 import { createEndpointBreaker } from '../../src/delivery/endpoint-breaker';
 import { closeChannelSenders, createChannelSenders, type ChannelSenders } from '../../src/delivery/channel-senders';
@@ -110,6 +111,10 @@ export async function createTestContext(name: string, env: NodeJS.ProcessEnv = {
           notifyTurn: createTurnNotifier(client),
           breaker: createEndpointBreaker(config.HOOKRELAY_BREAKER_FAILURES),
           receiverWaits,
+          // As the local-activity slots bounded first attempts before the first round.
+          ...(workerOptions.maxConcurrentLocalActivityExecutions
+            ? { attemptSlots: new AttemptSlots(workerOptions.maxConcurrentLocalActivityExecutions) }
+            : {}),
           ...overrides,
         }),
       });

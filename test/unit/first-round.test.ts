@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DeliverInput } from '../../activities/deliver';
 import type { FinalizeEventInput } from '../../activities/finalize-event';
 import { createFirstRoundActivity } from '../../activities/first-round';
+import { AttemptSlots } from '../../src/delivery/attempt-slots';
 import { attemptTimeoutMs } from '../../src/delivery/attempt-timeout';
 import { DeliveryFailureType } from '../../src/domain/delivery-outcome';
 import {
@@ -24,7 +25,12 @@ const target = (n: number): DeliveryTarget => ({
 });
 
 /** The first round over `count` targets whose attempts answer as `answer` says. */
-function round(count: number, answer: (t: DeliveryTarget) => Promise<DeliverResult>, finalize?: (i: FinalizeEventInput) => Promise<void>) {
+function round(
+  count: number,
+  answer: (t: DeliveryTarget) => Promise<DeliverResult>,
+  finalize?: (i: FinalizeEventInput) => Promise<void>,
+  options: { cancelled?: boolean } = {},
+) {
   const attempts: Array<{ input: DeliverInput; attemptNumber: number }> = [];
   const finalized: FinalizeEventInput[] = [];
   const activity = createFirstRoundActivity({
@@ -37,6 +43,8 @@ function round(count: number, answer: (t: DeliveryTarget) => Promise<DeliverResu
       if (finalize) await finalize(input);
       finalized.push(input);
     },
+    slots: new AttemptSlots(2),
+    cancelled: () => options.cancelled ?? false,
   });
   return { activity, attempts, finalized };
 }
@@ -107,6 +115,27 @@ describe('first round', () => {
     expect(attempts).toHaveLength(2);
     expect(result.finalized).toBeUndefined();
     expect(result.attempts).toHaveLength(2);
+  });
+
+  it('leaves the outcome to the workflow when the round was cancelled (timed out) meanwhile', async () => {
+    const { activity, finalized } = round(1, delivered, undefined, { cancelled: true });
+    const result = await activity({ eventId: 'evt_1' });
+    expect(result.finalized).toBeUndefined();
+    expect(finalized).toEqual([]);
+  });
+
+  it('keeps its attempts within the process-wide attempt slots', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const { activity, attempts } = round(7, async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return { outcome: 'delivered' };
+    });
+    expect((await activity({ eventId: 'evt_1' })).finalized).toBe('delivered');
+    expect(attempts).toHaveLength(7);
+    expect(most).toBe(2);
   });
 
   it('makes no attempt for a fan-out larger than the local first-attempt limit', async () => {

@@ -17,8 +17,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * stored ones, and a change stream resuming from a stored token would never see them. MongoDB's
  * cluster time never goes back; with this clock, neither does the stand-in's.
  *
- * The system property {@code standin.clockOffsetMs} shifts the system clock, so tests can
- * restart the stand-in with its clock stepped back.
+ * After a restart with the clock stepped back, the wall clock it reports stands still at the
+ * held second until the system clock catches up; oplog order stays right meanwhile, as the
+ * counter goes on increasing. The system property {@code standin.clockOffsetMs} shifts the
+ * system clock, so tests can restart the stand-in with its clock stepped back.
  */
 final class OplogSafeClock extends Clock {
 
@@ -40,7 +42,7 @@ final class OplogSafeClock extends Clock {
         MongoCollection<?> stored = backend.resolveDatabase("local").resolveCollection("oplog.rs", false);
         if (stored == null) return;
         stored.queryAllAsStream().map(entry -> entry.get("ts")).filter(BsonTimestamp.class::isInstance)
-            .mapToLong(ts -> ((BsonTimestamp) ts).getTime()).max()
+            .mapToLong(ts -> Integer.toUnsignedLong(((BsonTimestamp) ts).getTime())).max() // seconds, unsigned as in MongoDB
             .ifPresent(newestSecond -> floor.accumulateAndGet(Instant.ofEpochSecond(newestSecond + 1),
                 (a, b) -> a.isAfter(b) ? a : b));
     }
