@@ -57,7 +57,7 @@ const bookkeeping = proxyLocalActivities<HookrelayActivities>({
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
-// The first round (activities/first-round.ts) runs once: retrying it would send its
+// The first round (activities/first-round.ts) is not retried: that would send its
 // delivered attempts again. It holds the longest attempt plus the reads and writes around it.
 const firstRound = proxyLocalActivities<HookrelayActivities>({
   startToCloseTimeout: MAX_ATTEMPT_TIMEOUT_MS + 30_000,
