@@ -3,6 +3,7 @@ import type { AttemptSlots } from '../src/delivery/attempt-slots';
 import {
   LOCAL_FIRST_ATTEMPT_MAX_TARGETS,
   summarizeOutcome,
+  targetResult,
   type DeliverEventInput,
   type DeliverResult,
   type DeliveryTarget,
@@ -46,9 +47,7 @@ export function createFirstRoundActivity(deps: FirstRoundDeps) {
       )),
     );
     if (!attempts.every((a) => 'result' in a && a.result.outcome === 'delivered')) return { targets, attempts };
-    const outcome = summarizeOutcome(
-      targets.map((t) => ({ deliveryId: t.deliveryId, webhookId: t.webhookId, channelIndex: t.channelIndex, outcome: 'delivered' })),
-    );
+    const outcome = summarizeOutcome(targets.map((target) => targetResult(target, 'delivered')));
     // Timed out meanwhile: the workflow has gone on without this round and records the outcome itself.
     if (cancelled()) return { targets, attempts };
     try {

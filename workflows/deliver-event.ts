@@ -18,6 +18,7 @@ import {
   LOCAL_FIRST_ATTEMPT_MAX_TARGETS,
   MAX_ATTEMPT_TIMEOUT_MS,
   summarizeOutcome,
+  targetResult,
   type DeliveryTurn,
   type DeliverEventInput,
   type DeliverEventResult,
@@ -127,10 +128,6 @@ async function firstRoundOf(input: DeliverEventInput): Promise<FirstRound | unde
     if (isCancellation(error)) throw error;
     return undefined;
   }
-}
-
-function targetResult(target: DeliveryTarget, outcome: TargetOutcome): TargetResult {
-  return { deliveryId: target.deliveryId, webhookId: target.webhookId, channelIndex: target.channelIndex, outcome };
 }
 
 /**

@@ -92,6 +92,11 @@ export interface DeliverEventResult {
   targets: TargetResult[];
 }
 
+/** How one target ended, named by its ids. */
+export function targetResult(target: DeliveryTarget, outcome: TargetOutcome): TargetResult {
+  return { deliveryId: target.deliveryId, webhookId: target.webhookId, channelIndex: target.channelIndex, outcome };
+}
+
 /** The event's final status from its targets' outcomes (DESIGN.md §3). */
 export function summarizeOutcome(results: readonly TargetResult[]): EventOutcome {
   if (results.length === 0) return 'no_subscribers';

@@ -61,7 +61,7 @@ final class OplogCap {
 
     @SuppressWarnings("unchecked")
     private void trim() {
-        MongoCollection<?> oplog = backend.resolveDatabase("local").resolveCollection("oplog.rs", false);
+        MongoCollection<?> oplog = WatchedOplog.storedOplog(backend);
         if (oplog == null) return;
         int excess = oplog.count() - maxEntries;
         if (excess <= 0) return;

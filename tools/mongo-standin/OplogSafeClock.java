@@ -39,7 +39,7 @@ final class OplogSafeClock extends Clock {
 
     /** Holds the clock at or after the second following the newest entry in the backend's stored oplog. */
     void holdPastStoredOplog(MongoBackend backend) {
-        MongoCollection<?> stored = backend.resolveDatabase("local").resolveCollection("oplog.rs", false);
+        MongoCollection<?> stored = WatchedOplog.storedOplog(backend);
         if (stored == null) return;
         stored.queryAllAsStream().map(entry -> entry.get("ts")).filter(BsonTimestamp.class::isInstance)
             .mapToLong(ts -> Integer.toUnsignedLong(((BsonTimestamp) ts).getTime())).max() // seconds, unsigned as in MongoDB

@@ -34,11 +34,16 @@ final class WatchedOplog implements Oplog {
 
     WatchedOplog(Oplog oplog, MongoBackend backend) {
         this.oplog = oplog;
-        MongoCollection<?> stored = backend.resolveDatabase("local").resolveCollection("oplog.rs", false);
+        MongoCollection<?> stored = storedOplog(backend);
         if (stored != null) {
             stored.queryAllAsStream().map(entry -> entry.get("ns")).filter(String.class::isInstance)
                 .forEach(ns -> watched.add((String) ns));
         }
+    }
+
+    /** The backend's oplog collection, or null before anything was recorded in it. */
+    static MongoCollection<?> storedOplog(MongoBackend backend) {
+        return backend.resolveDatabase("local").resolveCollection("oplog.rs", false);
     }
 
     private boolean records(String namespace) {
