@@ -1,3 +1,4 @@
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatcher/dispatcher';
 import { createEndpointLimiter } from '../../src/delivery/endpoint-limiter';
@@ -168,4 +169,53 @@ describe('turns at a full endpoint', () => {
       await busy.close();
     }
   });
+
+  it('keeps a turn signalled while a long first round runs, for the delivery it was queued for', async () => {
+    const busy = await startReceiver([], { status: 200, delayMs: 1_500 });
+    // Holds the round open past 80 % of the workflow task timeout (10 s): the worker then
+    // completes the task and takes the turn signal in a new one while the round still runs.
+    const long = await startReceiver([], { status: 200, delayMs: 9_000 });
+    try {
+      const org = 'org_long_round';
+      const { webhook: busyHook } = await createWebhook(ctx, {
+        url: busy.url,
+        organizationId: org,
+        timeout: 5,
+        eventTypes: ['collection.updated', 'collection.documents.written'],
+      });
+      await createWebhook(ctx, { url: long.url, organizationId: org, timeout: 15 });
+      const fill = { organizationId: org, eventType: 'collection.updated', metadata: { collection_id: 'col_products' } };
+      await emitTestEvent(ctx, fill);
+      await emitTestEvent(ctx, fill);
+      await busy.waitFor(2, 10_000);
+      // Its busy delivery queues (fallback 10 s and more) while its long one holds the round.
+      const eventId = await emitTestEvent(ctx, { organizationId: org });
+      await long.waitFor(1, 10_000);
+      const handle = ctx.client.workflow.getHandle(eventId);
+      await handle.result();
+      const events = (await handle.fetchHistory()).events ?? [];
+      const signals = events.filter((e) => e.workflowExecutionSignaledEventAttributes);
+      expect(signals).toHaveLength(1);
+      // The signal came in while the round ran: it is recorded before the round's marker.
+      const markerAt = events.findIndex((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+      expect(events.indexOf(signals[0]!)).toBeLessThan(markerAt);
+      // The queued delivery went on the kept turn: no fallback timer fired, only the 1 ms
+      // one that commits the attempt before the task that completes the run.
+      const timerMs = new Map(
+        events.flatMap((e) => {
+          const timer = e.timerStartedEventAttributes;
+          return timer ? [[timer.timerId, optionalTsToMs(timer.startToFireTimeout)] as const] : [];
+        }),
+      );
+      const fired = events.flatMap((e) => (e.timerFiredEventAttributes ? [timerMs.get(e.timerFiredEventAttributes.timerId)] : []));
+      expect(fired).toEqual([1]);
+      const delivery = await deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: busyHook._id });
+      expect(delivery?.status).toBe('delivered');
+      expect(delivery?.attempt_count).toBe(1);
+      expect(busy.requests).toHaveLength(3);
+      expect(long.requests).toHaveLength(1);
+    } finally {
+      await Promise.all([busy.close(), long.close()]);
+    }
+  }, 60_000);
 });
