@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AttemptSlots } from '../src/delivery/attempt-slots';
 import {
+  FIRST_ROUND_SLOT_WAIT_MS,
   LOCAL_FIRST_ATTEMPT_MAX_TARGETS,
   summarizeOutcome,
   targetResult,
@@ -13,14 +14,19 @@ import {
 import type { DeliverInput } from './deliver';
 import type { FinalizeEventInput } from './finalize-event';
 
+/** About how soon the workflow tries again an attempt the round did not make. */
+const SLOT_RETRY_MS = 1_000;
+
 export interface FirstRoundDeps {
   resolveTargets: (input: DeliverEventInput) => Promise<DeliveryTarget[]>;
   attempt: (input: DeliverInput, attemptNumber: number) => Promise<DeliverResult>;
   finalizeEvent: (input: FinalizeEventInput) => Promise<void>;
   /** The process's bound on attempts in flight. */
   slots: AttemptSlots;
-  /** Whether this round was cancelled (it timed out); the activity context's signal by default. */
-  cancelled?: () => boolean;
+  /** Aborts when the round is cancelled (it timed out); the activity context's signal by default. */
+  cancellation?: AbortSignal;
+  /** How long an attempt may wait for a slot (FIRST_ROUND_SLOT_WAIT_MS by default). */
+  slotWaitMs?: number;
 }
 
 /**
@@ -35,21 +41,32 @@ export interface FirstRoundDeps {
  * would send the delivered attempts again.
  */
 export function createFirstRoundActivity(deps: FirstRoundDeps) {
-  const cancelled = deps.cancelled ?? (() => Context.current().cancellationSignal.aborted);
+  const slotWaitMs = deps.slotWaitMs ?? FIRST_ROUND_SLOT_WAIT_MS;
   return async function deliverFirstRound(input: DeliverEventInput): Promise<FirstRound> {
+    const cancellation = deps.cancellation ?? Context.current().cancellationSignal;
     const targets = await deps.resolveTargets(input);
     // A large fan-out goes to regular activities (see workflows/deliver-event.ts).
     if (targets.length > LOCAL_FIRST_ATTEMPT_MAX_TARGETS) return { targets };
-    const attempts = await Promise.all(
-      targets.map((target) => deps.slots.run(() => deps.attempt({ eventId: input.eventId, target }, 1)).then(
-        (result): FirstAttempt => ({ result }),
-        (error: unknown): FirstAttempt => ({ failure: describeFailure(error) }),
-      )),
-    );
+    const firstAttempt = async (target: DeliveryTarget): Promise<FirstAttempt> => {
+      // The wait for a slot is bounded, so that it cannot run the round into its timeout.
+      const release = await deps.slots.acquire(slotWaitMs, cancellation);
+      // Not sent: the workflow tries again shortly, as a local activity of its own. After
+      // a timeout it has gone on without this round, and what the round reports is moot.
+      if (!release) return { result: notSent() };
+      try {
+        if (cancellation.aborted) return { result: notSent() };
+        return { result: await deps.attempt({ eventId: input.eventId, target }, 1) };
+      } catch (error) {
+        return { failure: describeFailure(error) };
+      } finally {
+        release();
+      }
+    };
+    const attempts = await Promise.all(targets.map(firstAttempt));
     if (!attempts.every((a) => 'result' in a && a.result.outcome === 'delivered')) return { targets, attempts };
     const outcome = summarizeOutcome(targets.map((target) => targetResult(target, 'delivered')));
     // Timed out meanwhile: the workflow has gone on without this round and records the outcome itself.
-    if (cancelled()) return { targets, attempts };
+    if (cancellation.aborted) return { targets, attempts };
     try {
       await deps.finalizeEvent({ eventId: input.eventId, outcome, unsettled: [], partialRun: input.webhookIds !== undefined });
     } catch {
@@ -57,6 +74,11 @@ export function createFirstRoundActivity(deps: FirstRoundDeps) {
     }
     return { targets, attempts, finalized: outcome };
   };
+}
+
+/** An attempt the round did not make: deferred briefly (with jitter), no attempt used. */
+function notSent(): DeliverResult {
+  return { outcome: 'deferred', attemptsUsed: 0, retryInMs: Math.round(SLOT_RETRY_MS * (0.5 + Math.random())) };
 }
 
 /** What the workflow needs of a failed attempt; the deliver activity keeps URLs and bodies out of its messages. */

@@ -32,6 +32,8 @@ export interface ActivityDependencies {
    * worker's local-activity slots (src/temporal/worker.ts), which bounded them before.
    */
   attemptSlots?: AttemptSlots;
+  /** How long a first round's attempt waits for one of those slots (FIRST_ROUND_SLOT_WAIT_MS). */
+  firstRoundSlotWaitMs?: number;
   /** Shared with the dispatcher when both run in one process: it fills it as it starts events. */
   events?: RecentEvents;
   now?: () => Date;
@@ -67,6 +69,7 @@ export function createActivities(deps: ActivityDependencies) {
       attempt: createDeliveryAttempt(deliverDeps),
       finalizeEvent,
       slots: deps.attemptSlots ?? new AttemptSlots(DEFAULT_ATTEMPT_SLOTS),
+      ...(deps.firstRoundSlotWaitMs === undefined ? {} : { slotWaitMs: deps.firstRoundSlotWaitMs }),
     }),
     resolveTargets,
     deliver: createDeliverActivity(deliverDeps),

@@ -15,8 +15,8 @@ import type { HookrelayActivities } from '../activities';
 import {
   DELIVERY_TURN_SIGNAL,
   deliveryActivityId,
+  FIRST_ROUND_TIMEOUT_MS,
   LOCAL_FIRST_ATTEMPT_MAX_TARGETS,
-  MAX_ATTEMPT_TIMEOUT_MS,
   summarizeOutcome,
   targetResult,
   type DeliveryTurn,
@@ -59,9 +59,9 @@ const bookkeeping = proxyLocalActivities<HookrelayActivities>({
 });
 
 // The first round (activities/first-round.ts) is not retried: that would send its
-// delivered attempts again. It holds the longest attempt plus the reads and writes around it.
+// delivered attempts again.
 const firstRound = proxyLocalActivities<HookrelayActivities>({
-  startToCloseTimeout: MAX_ATTEMPT_TIMEOUT_MS + 30_000,
+  startToCloseTimeout: FIRST_ROUND_TIMEOUT_MS,
   retry: { maximumAttempts: 1 },
 });
 

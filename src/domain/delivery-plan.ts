@@ -47,6 +47,18 @@ export const LOCAL_FIRST_ATTEMPT_MAX_TARGETS = 100;
 export const MAX_ATTEMPT_TIMEOUT_MS = 30_000;
 
 /**
+ * How long a first attempt waits for one of the worker's attempt slots inside the first
+ * round; one that gets none in time is left to the workflow, which tries it again.
+ */
+export const FIRST_ROUND_SLOT_WAIT_MS = 10_000;
+
+/**
+ * The first round's timeout: the wait for a slot, the longest attempt, and the reads and
+ * writes around them. A round still running then is cancelled and sends nothing more.
+ */
+export const FIRST_ROUND_TIMEOUT_MS = FIRST_ROUND_SLOT_WAIT_MS + MAX_ATTEMPT_TIMEOUT_MS + 20_000;
+
+/**
  * How a first attempt ended, as the first round reports it: the activity's result, or
  * its failure (type, message with ids and status codes only, and the wait a receiver or
  * the webhook's schedule asked for).

@@ -1,5 +1,7 @@
 import type { Db } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ActivityDependencies } from '../../activities';
+import { AttemptSlots } from '../../src/delivery/attempt-slots';
 import type { Dispatcher } from '../../src/dispatcher/dispatcher';
 import { deliveriesCollection } from '../../src/store/delivery-store';
 import { eventsCollection } from '../../src/store/event-store';
@@ -35,10 +37,10 @@ describe('first round: resolve, first attempts and outcome in one local activity
   const contexts: TestContext[] = [];
   const dispatchers: Dispatcher[] = [];
 
-  async function setUp(events?: RecentEvents) {
+  async function setUp(overrides: Partial<ActivityDependencies> = {}) {
     const ctx = await createTestContext('first-round');
     contexts.push(ctx);
-    await ctx.startWorker(events ? { events } : {});
+    await ctx.startWorker(overrides);
     dispatchers.push(await startDispatcher(ctx, { eager: true }));
     const r = await startReceiver([], 200);
     receivers.push(r);
@@ -94,12 +96,27 @@ describe('first round: resolve, first attempts and outcome in one local activity
   });
 
   it('falls back to resolving, delivering and recording step by step when the first round fails as a whole', async () => {
-    const { ctx, r } = await setUp(new FirstReadFails());
+    const { ctx, r } = await setUp({ events: new FirstReadFails() });
     await createWebhook(ctx, { url: r.url });
     const eventId = await emitTestEvent(ctx);
     expect((await finished(ctx, eventId)).status).toBe('delivered');
     // The round failed before any attempt went out: the receiver got exactly one request.
     expect(r.requests).toHaveLength(1);
     expect(await localActivities(ctx, eventId)).toEqual(['deliverFirstRound', 'resolveTargets', 'deliver', 'finalizeEvent']);
+  });
+
+  it('hands an attempt that got no attempt slot in time back to the workflow, which sends it once', async () => {
+    // One slot, held 1 s by whichever attempt takes it first; the other waits 0.2 s for it.
+    const { ctx } = await setUp({ attemptSlots: new AttemptSlots(1), firstRoundSlotWaitMs: 200 });
+    const slow = await Promise.all([0, 1].map(() => startReceiver([], { status: 200, delayMs: 1_000 })));
+    receivers.push(...slow);
+    for (const receiver of slow) await createWebhook(ctx, { url: receiver.url });
+    const eventId = await emitTestEvent(ctx);
+    expect((await finished(ctx, eventId)).status).toBe('delivered');
+    expect(slow.map((receiver) => receiver.requests.length)).toEqual([1, 1]);
+    // The round sent one of the two; the workflow sent the other after a short timer.
+    expect(await localActivities(ctx, eventId)).toEqual(['deliverFirstRound', 'deliver', 'finalizeEvent']);
+    const deliveries = await deliveriesCollection(ctx.db).find({ event_id: eventId }).toArray();
+    expect(deliveries.map((d) => [d.status, d.attempt_count])).toEqual([['delivered', 1], ['delivered', 1]]);
   });
 });

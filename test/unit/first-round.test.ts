@@ -29,7 +29,7 @@ function round(
   count: number,
   answer: (t: DeliveryTarget) => Promise<DeliverResult>,
   finalize?: (i: FinalizeEventInput) => Promise<void>,
-  options: { cancelled?: boolean } = {},
+  options: { cancellation?: AbortSignal; slots?: AttemptSlots; slotWaitMs?: number } = {},
 ) {
   const attempts: Array<{ input: DeliverInput; attemptNumber: number }> = [];
   const finalized: FinalizeEventInput[] = [];
@@ -43,8 +43,9 @@ function round(
       if (finalize) await finalize(input);
       finalized.push(input);
     },
-    slots: new AttemptSlots(2),
-    cancelled: () => options.cancelled ?? false,
+    slots: options.slots ?? new AttemptSlots(2),
+    cancellation: options.cancellation ?? new AbortController().signal,
+    ...(options.slotWaitMs === undefined ? {} : { slotWaitMs: options.slotWaitMs }),
   });
   return { activity, attempts, finalized };
 }
@@ -118,10 +119,45 @@ describe('first round', () => {
   });
 
   it('leaves the outcome to the workflow when the round was cancelled (timed out) meanwhile', async () => {
-    const { activity, finalized } = round(1, delivered, undefined, { cancelled: true });
+    const timedOut = new AbortController();
+    const { activity, attempts, finalized } = round(1, async () => {
+      timedOut.abort();
+      return { outcome: 'delivered' };
+    }, undefined, { cancellation: timedOut.signal });
     const result = await activity({ eventId: 'evt_1' });
+    expect(attempts).toHaveLength(1);
     expect(result.finalized).toBeUndefined();
     expect(finalized).toEqual([]);
+  });
+
+  it('sends nothing more once cancelled, not even the attempts still waiting for a slot', async () => {
+    const timedOut = new AbortController();
+    const slots = new AttemptSlots(1);
+    const { activity, attempts } = round(3, async () => {
+      // The first attempt outlives the round: the others wait for its slot meanwhile.
+      timedOut.abort();
+      return { outcome: 'delivered' };
+    }, undefined, { cancellation: timedOut.signal, slots });
+    const result = await activity({ eventId: 'evt_1' });
+    expect(attempts.map((a) => a.input.target.deliveryId)).toEqual(['dlv_0']);
+    expect(result.attempts!.slice(1).map((a) => 'result' in a && a.result.outcome)).toEqual(['deferred', 'deferred']);
+    // Every slot came back.
+    expect(await slots.acquire(0)).toBeTypeOf('function');
+  });
+
+  it('leaves an attempt that got no slot in time to the workflow, deferred and not counted', async () => {
+    const slots = new AttemptSlots(1);
+    const held = await slots.acquire(0);
+    const { activity, attempts } = round(1, delivered, undefined, { slots, slotWaitMs: 20 });
+    const result = await activity({ eventId: 'evt_1' });
+    held!();
+    expect(attempts).toEqual([]);
+    expect(result.finalized).toBeUndefined();
+    const [only] = result.attempts!;
+    expect(only).toMatchObject({ result: { outcome: 'deferred', attemptsUsed: 0 } });
+    const retryInMs = 'result' in only! && only.result.outcome === 'deferred' ? only.result.retryInMs : undefined;
+    expect(retryInMs).toBeGreaterThanOrEqual(500);
+    expect(retryInMs).toBeLessThanOrEqual(1_500);
   });
 
   it('keeps its attempts within the process-wide attempt slots', async () => {
