@@ -111,14 +111,20 @@ export class Dispatcher {
     for (;;) {
       const events = await findStalePendingEvents(this.options.db, olderThan, this.options.batchSize);
       if (events.length === 0 || this.stopped) return total;
-      total += await this.dispatch(events);
-      if (events.length < this.options.batchSize) return total;
+      const started = await this.dispatch(events);
+      total += started;
+      // A full batch of which none started (Temporal down) would only be read again: the next sweep tries.
+      if (events.length < this.options.batchSize || started === 0) return total;
     }
   }
 
   private scheduleSweep(delayMs: number): void {
     if (this.stopped) return;
+    // One loop: a sweep scheduled anew (the server turned out to have no change streams)
+    // replaces the one waiting.
+    clearTimeout(this.sweepTimer);
     this.sweepTimer = setTimeout(() => {
+      if (this.stopped) return;
       this.sweeping = this.sweepOnce()
         .then((started) => {
           if (started > 0) this.options.logger.info({ started }, 'sweep started pending events');
@@ -149,9 +155,10 @@ export class Dispatcher {
           this.scheduleSweep(0);
           return;
         }
-        if (RESUME_TOKEN_LOST.has(code)) {
-          this.options.logger.warn({ err: error }, 'resume token no longer in the oplog; restarting the stream, the sweep covers the gap');
-          await this.state.clear();
+        if (RESUME_TOKEN_LOST.has(code) || error instanceof StreamInvalidatedError) {
+          this.options.logger.warn({ err: error }, 'change stream cannot resume from its checkpoint; restarting it, the sweep covers the gap');
+          // Should this write fail too, the next try resumes from the old token and ends up here again.
+          await this.state.clear().catch((clearError: Error) => this.options.logger.warn({ err: clearError }, 'could not clear the checkpoint'));
         } else {
           this.options.logger.warn({ err: error }, 'change stream failed; resuming from the last checkpoint');
         }
@@ -185,6 +192,14 @@ export class Dispatcher {
       let change = await stream.tryNext(); // opens the stream: later inserts are seen
       this.onStreamReady?.();
       while (!this.stopped && !failure) {
+        // The pipeline passes inserts only, but an invalidate (the collection was dropped or
+        // renamed) always comes through: it ends the stream, and resuming from a token
+        // before it only reaches it again.
+        const { operationType } = (change ?? {}) as { operationType?: string };
+        if (operationType !== undefined && operationType !== 'insert') {
+          fail(new StreamInvalidatedError(operationType));
+          return;
+        }
         if (change) {
           const seq = checkpoint.add(change._id);
           queue.push(String(change.fullDocument?.organization_id ?? ''), { event: change.fullDocument, seq });
@@ -308,9 +323,12 @@ export class Dispatcher {
     try {
       event = parseStoredEvent(raw);
     } catch (error) {
-      if (!(error instanceof InvalidStoredEventError) || typeof raw?._id !== 'string') throw error;
-      this.options.logger.warn({ event_id: raw._id, reason: error.message }, 'invalid event document; marked failed');
-      await rejectEvent(this.options.db, raw._id, `invalid event document: ${error.message}`);
+      if (!(error instanceof InvalidStoredEventError)) throw error;
+      // Whatever its `_id` (another producer's may not be a string): failing it, rather
+      // than throwing, lets the stream and the sweep go past it.
+      const id: unknown = raw?._id;
+      this.options.logger.warn({ event_id: typeof id === 'string' ? id : String(id), reason: error.message }, 'invalid event document; marked failed');
+      if (id !== undefined) await rejectEvent(this.options.db, id, `invalid event document: ${error.message}`);
       return false;
     }
     this.options.recentEvents?.remember(event);
@@ -334,6 +352,14 @@ export class Dispatcher {
         await sleep(200 * 2 ** attempt);
       }
     }
+  }
+}
+
+/** The change stream was invalidated: it ended, and cannot be resumed from before that. */
+class StreamInvalidatedError extends Error {
+  override readonly name = 'StreamInvalidatedError';
+  constructor(operationType: string) {
+    super(`change stream ended by a change of type "${operationType}"`);
   }
 }
 

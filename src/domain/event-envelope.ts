@@ -43,7 +43,8 @@ export const webhookEventDocumentSchema = z.looseObject({
   _id: eventId,
   organization_id: nonEmpty('organization_id'),
   namespace_id: nonEmpty('namespace_id').nullish(),
-  event_type: z.string().min(1),
+  // Bounded like the others: it becomes a search attribute, which Temporal caps at 2 KiB.
+  event_type: nonEmpty('event_type'),
   occurred_at: storedDate,
   subject: subjectSchema,
   metadata: metadataRecord.optional(),

@@ -58,10 +58,13 @@ export async function findEvent(db: Db, eventId: string, organizationId?: string
   return raw ? parseStoredEvent(raw) : null;
 }
 
-/** An event that cannot be delivered as written is failed with the reason, not dropped. */
-export async function rejectEvent(db: Db, eventId: string, reason: string, now = new Date()): Promise<void> {
+/**
+ * An event that cannot be delivered as written is failed with the reason, not dropped.
+ * `eventId` is its `_id` as stored: another producer's may not be a string.
+ */
+export async function rejectEvent(db: Db, eventId: unknown, reason: string, now = new Date()): Promise<void> {
   await eventsCollection(db).updateOne(
-    { _id: eventId, status: 'pending' },
+    { _id: eventId as string, status: 'pending' },
     { $set: { status: 'failed', error: reason, completed_at: now } },
   );
 }
@@ -83,13 +86,47 @@ export async function markDispatched(db: Db, eventIds: readonly string[], now = 
   }
 }
 
-/** Events the change stream may have missed: still pending after the grace period. */
+/**
+ * Events the change stream may have missed: still pending after the grace period, oldest
+ * first. MongoDB compares a date only with dates, so documents whose `created_at` is not
+ * one (an ISO string from another producer, or a value no event may have) are read by a
+ * query of their own: a string is checked for age here, anything else is taken at once,
+ * to be failed as invalid rather than left pending.
+ */
 export async function findStalePendingEvents(db: Db, olderThan: Date, limit: number): Promise<EventDocument[]> {
-  return eventsCollection(db)
-    .find({ status: 'pending', created_at: { $lt: olderThan } })
-    .sort({ created_at: 1 })
-    .limit(limit)
+  const [dated, undated] = await Promise.all([
+    eventsCollection(db).find({ status: 'pending', created_at: { $lt: olderThan } }).sort({ created_at: 1 }).limit(limit).toArray(),
+    findStaleUndated(db, olderThan),
+  ]);
+  if (undated.length === 0) return dated;
+  return [...dated, ...undated].sort((a, b) => (createdAtMs(a) || 0) - (createdAtMs(b) || 0)).slice(0, limit);
+}
+
+/** How many events findStalePendingEvents would find, without a limit on those with a date. */
+export async function countStalePendingEvents(db: Db, olderThan: Date): Promise<number> {
+  const [dated, undated] = await Promise.all([
+    eventsCollection(db).countDocuments({ status: 'pending', created_at: { $lt: olderThan } }),
+    findStaleUndated(db, olderThan),
+  ]);
+  return dated + undated.length;
+}
+
+/** How many pending events whose `created_at` is not a date one sweep looks at. */
+const UNDATED_SCAN = 1_000;
+
+/** Pending events whose `created_at` is not a date: an ISO string older than `olderThan`, or no date at all. */
+async function findStaleUndated(db: Db, olderThan: Date): Promise<EventDocument[]> {
+  const undated = await eventsCollection(db)
+    .find({ status: 'pending', created_at: { $not: { $type: 'date' } } })
+    .limit(UNDATED_SCAN)
     .toArray();
+  return undated.filter((event) => !(createdAtMs(event) >= olderThan.getTime()));
+}
+
+/** `created_at` in ms, stored as a date or an ISO string; NaN for anything else. */
+function createdAtMs(event: { created_at: unknown }): number {
+  const { created_at: createdAt } = event;
+  return createdAt instanceof Date ? createdAt.getTime() : typeof createdAt === 'string' ? Date.parse(createdAt) : NaN;
 }
 
 export async function completeEvent(db: Db, eventId: string, status: FinalEventStatus, now = new Date()): Promise<void> {

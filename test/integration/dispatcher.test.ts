@@ -1,3 +1,4 @@
+import { ObjectId } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatcher/dispatcher';
 import { dispatcherState } from '../../src/dispatcher/dispatcher-state';
@@ -168,6 +169,42 @@ describe('dispatcher', () => {
       return doc?.status === 'failed' ? doc : undefined;
     }, 15_000, 'broken event failed');
     expect(event.error).toMatch(/invalid event document: organization_id/);
+  });
+
+  it('fails a document whose _id is not a string, and goes on to the events after it', async () => {
+    // Sweep effectively off: the change stream itself must get past the document.
+    await dispatcher({ sweepIntervalMs: 3_600_000, sweepGraceMs: 3_600_000 });
+    const objectId = new ObjectId();
+    await eventsCollection(ctx.db).insertOne({ _id: objectId, organization_id: 'org_test', status: 'pending', created_at: new Date() } as never);
+    const next = await emitTestEvent(ctx);
+    await allDelivered([next]);
+    const broken = await eventually(async () => {
+      const doc = await eventsCollection(ctx.db).findOne({ _id: objectId as never });
+      return doc?.status === 'failed' ? doc : undefined;
+    }, 15_000, 'document with an ObjectId failed');
+    expect(broken.error).toMatch(/invalid event document: _id/);
+  });
+
+  it('sweeps up a pending event whose created_at another producer stored as an ISO string', async () => {
+    // Inserted while no dispatcher ran, and no checkpoint to resume from: only the sweep finds it.
+    const eventId = await emitTestEvent(ctx);
+    const aMinuteAgo = new Date(Date.now() - 60_000 + 3_600_000).toISOString().replace('Z', '+01:00');
+    await eventsCollection(ctx.db).updateOne({ _id: eventId }, { $set: { created_at: aMinuteAgo as never } });
+    await dispatcherState(ctx.db, 'webhook_events').clear();
+    await dispatcher();
+    await allDelivered([eventId]);
+    expect(deliveriesPerEvent().get(eventId)).toBe(1);
+  });
+
+  it('fails a pending document without created_at that the sweep finds, rather than leaving it pending', async () => {
+    await eventsCollection(ctx.db).insertOne({ _id: 'evt_undated_doc', organization_id: 'org_test', status: 'pending' } as never);
+    await dispatcherState(ctx.db, 'webhook_events').clear();
+    await dispatcher();
+    const event = await eventually(async () => {
+      const doc = await eventsCollection(ctx.db).findOne({ _id: 'evt_undated_doc' });
+      return doc?.status === 'failed' ? doc : undefined;
+    }, 15_000, 'undated event failed');
+    expect(event.error).toMatch(/invalid event document/);
   });
 
   it('records when an event was started even if its run finished first, without moving its status back', async () => {

@@ -191,6 +191,10 @@ describe('webhookEventDocumentSchema', () => {
     ['a bad id', { _id: 'evt_a b' }],
     ['no subject', { subject: undefined }],
     ['a non-date occurred_at', { occurred_at: 'yesterday' }],
+    ['an _id that is not a string', { _id: 42 }],
+    ['no created_at', { created_at: undefined }],
+    // Temporal refuses a search attribute value over 2 KiB: such an event could never start.
+    ['an event_type longer than 200 characters', { event_type: `custom.${'x'.repeat(200)}` }],
   ])('refuses %s', (_name, change) => {
     expect(webhookEventDocumentSchema.safeParse({ ...buildEventDocument(SEED_INPUT, NOW), ...change }).success).toBe(false);
   });

@@ -4,7 +4,7 @@ import { temporal } from '@temporalio/proto';
 import { loadConfig, type Config } from '../../config/env';
 import { StartupError } from '../../runtime/startup-error';
 import { MongoClient } from 'mongodb';
-import { eventsCollection } from '../../store/event-store';
+import { countStalePendingEvents } from '../../store/event-store';
 
 /**
  * `hookrelay healthcheck api|worker|dispatcher`: a container health check for one role,
@@ -83,7 +83,7 @@ const checkDispatcher: Check = async (config) => {
     await withTimeout(client.connect(), 'MongoDB');
     const olderThan = new Date(Date.now() - PENDING_TOO_LONG_MS);
     const stuck = await withTimeout(
-      eventsCollection(client.db(config.MONGODB_DB)).countDocuments({ status: 'pending', created_at: { $lt: olderThan } }),
+      countStalePendingEvents(client.db(config.MONGODB_DB), olderThan),
       'MongoDB',
     );
     if (stuck > 0) {
