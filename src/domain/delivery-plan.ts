@@ -54,7 +54,7 @@ export const FIRST_ROUND_SLOT_WAIT_MS = 10_000;
 
 /**
  * The first round's timeout: the wait for a slot, the longest attempt, and the reads and
- * writes around them. A round still running then is cancelled and sends nothing more.
+ * writes around them. A round still running then is cancelled and starts no further attempt.
  */
 export const FIRST_ROUND_TIMEOUT_MS = FIRST_ROUND_SLOT_WAIT_MS + MAX_ATTEMPT_TIMEOUT_MS + 20_000;
 
