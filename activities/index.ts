@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { AttemptSlots } from '../src/delivery/attempt-slots';
+import { AttemptSlots, DEFAULT_ATTEMPT_SLOTS } from '../src/delivery/attempt-slots';
 import type { ChannelAttemptResult, ChannelSenders } from '../src/delivery/channel-sender';
 import type { EndpointBreaker } from '../src/delivery/endpoint-breaker';
 import type { EndpointLimiter } from '../src/delivery/endpoint-limiter';
@@ -39,9 +39,6 @@ export interface ActivityDependencies {
   now?: () => Date;
   onAttempt?: (channel: string, outcome: ChannelAttemptResult['kind'], durationMs: number) => void;
 }
-
-/** The worker's default local-activity slots (src/temporal/worker.ts). */
-const DEFAULT_ATTEMPT_SLOTS = 200;
 
 /** Builds every activity from injected dependencies, so tests pass real servers in. */
 export function createActivities(deps: ActivityDependencies) {

@@ -1,3 +1,9 @@
+/**
+ * A worker process's attempt slots, and its local-activity slots (src/temporal/worker.ts):
+ * one number, since the local-activity slots bounded first attempts before the first round.
+ */
+export const DEFAULT_ATTEMPT_SLOTS = 200;
+
 /** Gives a taken slot back; calling it again does nothing. */
 export type ReleaseAttemptSlot = () => void;
 

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { HookrelayActivities } from '../../activities';
+import { DEFAULT_ATTEMPT_SLOTS } from '../delivery/attempt-slots';
 import { createWorkflowTaskSlotSupplier, ReceiverWaits, type WorkflowTaskSlotLimits } from './workflow-task-slots';
 
 export interface HookrelayWorkerOptions {
@@ -51,7 +52,7 @@ export async function createHookrelayWorker(options: HookrelayWorkerOptions): Pr
     activities: options.activities,
     tuner: {
       activityTaskSlotSupplier: { type: 'fixed-size', numSlots: options.maxConcurrentActivityTaskExecutions ?? 200 },
-      localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: options.maxConcurrentLocalActivityExecutions ?? 200 },
+      localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: options.maxConcurrentLocalActivityExecutions ?? DEFAULT_ATTEMPT_SLOTS },
       workflowTaskSlotSupplier: createWorkflowTaskSlotSupplier(
         workflowTaskSlotLimits(options.maxBusyWorkflowTasks),
         options.receiverWaits,
