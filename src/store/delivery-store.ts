@@ -61,38 +61,63 @@ export function deliveriesCollection(db: Db): Collection<DeliveryDocument> {
   return db.collection<DeliveryDocument>(COLLECTIONS.deliveries);
 }
 
-/** One write per attempt: creates the record on the first one, appends afterwards. */
+/**
+ * One write per attempt: creates the record on the first one, appends afterwards.
+ * A settled record keeps its status: an attempt that ends after its delivery was
+ * settled (one still in flight when its round timed out, or when the run was canceled)
+ * is appended to the log, and changes the status only to `delivered`, which is what the
+ * receiver saw. A redelivery reopens a record (`pending`) before its run's attempts.
+ */
 export async function recordAttempt(
   db: Db,
   key: DeliveryKey,
   attempt: DeliveryAttempt,
   outcome: { status: DeliveryStatus; nextRetryAt?: Date | null },
 ): Promise<void> {
-  await deliveriesCollection(db).updateOne(
-    { _id: key.deliveryId },
-    {
-      $setOnInsert: {
-        event_id: key.eventId,
-        webhook_id: key.webhookId,
-        organization_id: key.organizationId,
-        event_type: key.eventType,
-        channel_index: key.channelIndex,
-        channel: key.channel,
-        created_at: attempt.at,
+  const logged = {
+    $push: { attempts: { $each: [attempt], $slice: -MAX_ATTEMPTS_KEPT } },
+    $inc: { attempt_count: 1 },
+  };
+  const status = {
+    status: outcome.status,
+    next_retry_at: outcome.nextRetryAt ?? null,
+    updated_at: attempt.at,
+    ...(outcome.status === 'delivered' ? { delivered_at: attempt.at } : {}),
+  };
+  try {
+    await deliveriesCollection(db).updateOne(
+      { _id: key.deliveryId, status: { $nin: [...FINAL_DELIVERY_STATUSES] } },
+      {
+        $setOnInsert: {
+          event_id: key.eventId,
+          webhook_id: key.webhookId,
+          organization_id: key.organizationId,
+          event_type: key.eventType,
+          channel_index: key.channelIndex,
+          channel: key.channel,
+          created_at: attempt.at,
+        },
+        $set: status,
+        ...logged,
+        // A run has the record now: no redelivery that failed to start may put it back.
+        $unset: { reopen_token: '', reopened_from: '' },
       },
-      $set: {
-        status: outcome.status,
-        next_retry_at: outcome.nextRetryAt ?? null,
-        updated_at: attempt.at,
-        ...(outcome.status === 'delivered' ? { delivered_at: attempt.at } : {}),
-      },
-      $push: { attempts: { $each: [attempt], $slice: -MAX_ATTEMPTS_KEPT } },
-      $inc: { attempt_count: 1 },
-      // A run has the record now: no redelivery that failed to start may put it back.
-      $unset: { reopen_token: '', reopened_from: '' },
-    },
-    { upsert: true },
-  );
+      { upsert: true },
+    );
+    return;
+  } catch (error) {
+    // The record exists and is settled: the upsert collides with it.
+    if ((error as { code?: number }).code !== 11000) throw error;
+  }
+  if (outcome.status === 'delivered') {
+    const { matchedCount } = await deliveriesCollection(db).updateOne(
+      { _id: key.deliveryId, status: { $ne: 'delivered' } },
+      { $set: status, ...logged },
+    );
+    if (matchedCount > 0) return;
+  }
+  // Delivered already, or settled otherwise and this attempt did not deliver: log it only.
+  await deliveriesCollection(db).updateOne({ _id: key.deliveryId }, logged);
 }
 
 /**

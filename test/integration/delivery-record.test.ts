@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  deliveriesCollection,
+  recordAttempt,
+  reopenDeliveries,
+  type DeliveryAttempt,
+  type DeliveryKey,
+  type DeliveryStatus,
+} from '../../src/store/delivery-store';
+import { createTestContext, type TestContext } from '../support/context';
+
+/**
+ * An attempt can end after its delivery was settled: one still in flight when its first
+ * round timed out (the workflow went on without it), or when its run was canceled.
+ */
+describe('an attempt recorded on a settled delivery', () => {
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('delivery-record');
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  const keyOf = (id: string): DeliveryKey => ({
+    deliveryId: id,
+    eventId: `evt_${id}`,
+    webhookId: `wh_${id}`,
+    organizationId: 'org_delivery_record',
+    eventType: 'collection.documents.written',
+    channelIndex: 0,
+    channel: 'webhook',
+  });
+  const attemptAt = (n: number, at: Date, statusCode: number | null): DeliveryAttempt => ({
+    n,
+    at,
+    status_code: statusCode,
+    duration_ms: 5,
+    error: statusCode === 200 ? null : 'http_503',
+    error_message: statusCode === 200 ? null : 'receiver answered 503',
+    response_excerpt: null,
+    run: 'run_1',
+  });
+  const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+  const find = (id: string) => deliveriesCollection(ctx.db).findOne({ _id: id });
+
+  async function settle(id: string, status: DeliveryStatus, at: Date) {
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(1, at, status === 'delivered' ? 200 : 503), { status });
+  }
+
+  it('keeps a delivered record delivered when a late attempt failed, and logs the attempt', async () => {
+    const deliveredAt = minutesAgo(2);
+    await settle('dlv_rec_late_failure', 'delivered', deliveredAt);
+    const late = attemptAt(2, minutesAgo(3), 503);
+    await recordAttempt(ctx.db, keyOf('dlv_rec_late_failure'), late, { status: 'retrying', nextRetryAt: new Date() });
+
+    const record = await find('dlv_rec_late_failure');
+    expect(record).toMatchObject({ status: 'delivered', delivered_at: deliveredAt, next_retry_at: null, attempt_count: 2 });
+    expect(record?.attempts.map((a) => a.n)).toEqual([1, 2]);
+  });
+
+  it('keeps the first delivery time when another attempt delivers too', async () => {
+    const deliveredAt = minutesAgo(2);
+    await settle('dlv_rec_twice', 'delivered', deliveredAt);
+    await recordAttempt(ctx.db, keyOf('dlv_rec_twice'), attemptAt(2, minutesAgo(1), 200), { status: 'delivered' });
+
+    expect(await find('dlv_rec_twice')).toMatchObject({ status: 'delivered', delivered_at: deliveredAt, attempt_count: 2 });
+  });
+
+  it('turns a failed or canceled record delivered when a late attempt delivered: the receiver has it', async () => {
+    for (const settled of ['failed', 'canceled'] as const) {
+      const id = `dlv_rec_${settled}_then_delivered`;
+      await settle(id, settled, minutesAgo(2));
+      const at = minutesAgo(1);
+      await recordAttempt(ctx.db, keyOf(id), attemptAt(2, at, 200), { status: 'delivered' });
+      expect(await find(id)).toMatchObject({ status: 'delivered', delivered_at: at, updated_at: at, attempt_count: 2 });
+    }
+  });
+
+  it('keeps a failed or canceled record as it is when a late attempt did not deliver either', async () => {
+    for (const settled of ['failed', 'canceled'] as const) {
+      const id = `dlv_rec_${settled}_then_retrying`;
+      const settledAt = minutesAgo(2);
+      await settle(id, settled, settledAt);
+      await recordAttempt(ctx.db, keyOf(id), attemptAt(2, minutesAgo(1), 503), { status: 'retrying', nextRetryAt: new Date() });
+      expect(await find(id)).toMatchObject({ status: settled, updated_at: settledAt, next_retry_at: null, attempt_count: 2 });
+    }
+  });
+
+  it('still moves an open record, and a reopened one, to whatever the attempt says', async () => {
+    const id = 'dlv_rec_open';
+    await settle(id, 'retrying', minutesAgo(3));
+    const failedAt = minutesAgo(2);
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(2, failedAt, 503), { status: 'failed' });
+    expect(await find(id)).toMatchObject({ status: 'failed', updated_at: failedAt, attempt_count: 2 });
+
+    // A redelivery reopens it: its run's attempts set the status again, even a failure.
+    await reopenDeliveries(ctx.db, `evt_${id}`, [`wh_${id}`]);
+    const next = new Date();
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(3, next, 503), { status: 'retrying', nextRetryAt: next });
+    const record = await find(id);
+    expect(record).toMatchObject({ status: 'retrying', next_retry_at: next, attempt_count: 3 });
+    expect(record?.reopen_token).toBeUndefined();
+  });
+});
