@@ -6,7 +6,7 @@ import type { EndpointBreaker } from '../src/delivery/endpoint-breaker';
 import type { EndpointLimiter, ReleaseSlot } from '../src/delivery/endpoint-limiter';
 import { DeliveryFailureType, finalStatusForFailure } from '../src/domain/delivery-outcome';
 import { openChannel, type Sealer } from '../src/store/channel-secrets';
-import { recordAttempt, type DeliveryKey, type DeliveryStatus } from '../src/store/delivery-store';
+import { deliveredInRun, recordAttempt, type DeliveryKey, type DeliveryStatus } from '../src/store/delivery-store';
 import type { RecentEvents } from '../src/store/recent-events';
 import type { ResolvedWebhooks } from '../src/store/resolved-webhooks';
 import type { NotifyTurn } from '../src/temporal/delivery-turns';
@@ -22,6 +22,13 @@ export interface DeliverInput {
    * first, or one after a deferral) counts on from there, and so does a retrying activity.
    */
   attemptOffset?: number;
+  /**
+   * This attempt may have been made before in this run, its result lost: local
+   * activities run again when their workflow task is rejected or its worker dies, and a
+   * first round that failed as a whole may have delivered. Nothing is sent if the record
+   * shows the delivery made by this run.
+   */
+  mayBeDelivered?: boolean;
 }
 
 export interface DeliverDeps {
@@ -82,6 +89,10 @@ export function createDeliveryAttempt(deps: DeliverDeps) {
       return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
     }
     try {
+      // An attempt made again because its result was lost (its workflow task was
+      // rejected, its worker died) sends nothing if the one before it delivered.
+      const repeated = input.mayBeDelivered || (!info.isLocal && info.attempt > 1);
+      if (repeated && run && (await deliveredInRun(deps.db, target.deliveryId, run.runId))) return { outcome: 'delivered' };
       return await attemptDelivery(deps, input, attemptNumber, endpoint, release);
     } finally {
       release?.(false); // a no-op when the send released it already

@@ -10,6 +10,7 @@ import {
   type DeliveryTarget,
   type FirstAttempt,
   type FirstRound,
+  type FirstRoundInput,
 } from '../src/domain/delivery-plan';
 import type { DeliverInput } from './deliver';
 import type { FinalizeEventInput } from './finalize-event';
@@ -42,7 +43,7 @@ export interface FirstRoundDeps {
  */
 export function createFirstRoundActivity(deps: FirstRoundDeps) {
   const slotWaitMs = deps.slotWaitMs ?? FIRST_ROUND_SLOT_WAIT_MS;
-  return async function deliverFirstRound(input: DeliverEventInput): Promise<FirstRound> {
+  return async function deliverFirstRound(input: FirstRoundInput): Promise<FirstRound> {
     const cancellation = deps.cancellation ?? Context.current().cancellationSignal;
     const targets = await deps.resolveTargets(input);
     // A large fan-out goes to regular activities (see workflows/deliver-event.ts).
@@ -55,7 +56,8 @@ export function createFirstRoundActivity(deps: FirstRoundDeps) {
       if (!release) return { result: notSent() };
       try {
         if (cancellation.aborted) return { result: notSent() };
-        return { result: await deps.attempt({ eventId: input.eventId, target }, 1) };
+        const attempt = input.mayBeDelivered ? { eventId: input.eventId, target, mayBeDelivered: true } : { eventId: input.eventId, target };
+        return { result: await deps.attempt(attempt, 1) };
       } catch (error) {
         return { failure: describeFailure(error) };
       } finally {

@@ -10,6 +10,7 @@ import {
   setHandler,
   sleep,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { HookrelayActivities } from '../activities';
 import {
@@ -26,6 +27,7 @@ import {
   type DeliveryTarget,
   type FirstAttempt,
   type FirstRound,
+  type FirstRoundInput,
   type TargetOutcome,
   type TargetResult,
 } from '../src/domain/delivery-plan';
@@ -41,6 +43,9 @@ const MAX_WEBHOOK_IDS_ATTRIBUTE = 50;
 
 /** The local first attempts' target limit before the patch below: workflows started then replay with it. */
 const LOCAL_FIRST_ATTEMPT_MAX_TARGETS_V1 = 10;
+
+/** A run's history when its first workflow task starts: started, task scheduled, task started. */
+const FIRST_TASK_HISTORY_LENGTH = 3;
 
 /** Sent by a worker when a slot frees up at an endpoint one of this run's deliveries is queued for. */
 const deliveryTurnSignal = defineSignal<[DeliveryTurn]>(DELIVERY_TURN_SIGNAL);
@@ -77,9 +82,15 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
     if (typeof turn?.deliveryId === 'string') turns.signalled.add(turn.deliveryId);
   });
   // Workflows started before the patch resolve, attempt and record in separate steps; so
-  // does a run whose first round failed as a whole (its attempts may go out again).
+  // does a run whose first round failed as a whole (its attempts check their records).
   const roundStartedAt = Date.now();
-  const round = patched('first-round-in-one-local-activity') ? await firstRoundOf(input) : undefined;
+  // A longer history means an earlier task ran the round and its result was lost (the
+  // task was rejected, e.g. for a signal that came meanwhile, or its worker died): the
+  // attempts it made may have been delivered.
+  const mayBeDelivered = workflowInfo().historyLength > FIRST_TASK_HISTORY_LENGTH;
+  const round = patched('first-round-in-one-local-activity')
+    ? await firstRoundOf(mayBeDelivered ? { ...input, mayBeDelivered } : input)
+    : undefined;
   const targets = round?.targets ?? (await bookkeeping.resolveTargets(input));
   if (targets.length > 0) {
     // Temporal limits a search attribute value to 2 KiB: the first 50 webhook ids fit.
@@ -121,7 +132,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
 }
 
 /** The first round, or undefined when it failed as a whole (e.g. timed out): the caller goes step by step. */
-async function firstRoundOf(input: DeliverEventInput): Promise<FirstRound | undefined> {
+async function firstRoundOf(input: FirstRoundInput): Promise<FirstRound | undefined> {
   try {
     return await firstRound.deliverFirstRound(input);
   } catch (error) {
@@ -161,7 +172,10 @@ async function deliverTarget(
     if (remainingMs <= 0 || (maxAttempts > 0 && attemptsMade >= maxAttempts)) return settle('failed');
     let result: DeliverResult;
     try {
-      const input = attemptsMade > 0 ? { eventId, target, attemptOffset: attemptsMade } : { eventId, target };
+      // A local attempt may repeat one whose result was lost: its task was rejected (a
+      // signal came meanwhile), its worker died, or a round that failed as a whole had
+      // made it. It checks the record before sending.
+      const input = { eventId, target, mayBeDelivered: true, ...(attemptsMade > 0 ? { attemptOffset: attemptsMade } : {}) };
       if (first) {
         // Made already: a turn signalled while the round ran is kept for the next attempt.
         const attempt = first;

@@ -24,6 +24,15 @@ export interface DeliverEventInput {
   webhookIds?: string[];
 }
 
+/** The first round's input: the event's, and whether this run may have made the round before. */
+export interface FirstRoundInput extends DeliverEventInput {
+  /**
+   * The workflow task that ran the round before was rejected or timed out, its result
+   * lost: attempts check the record first, and send nothing for a delivery it shows made.
+   */
+  mayBeDelivered?: boolean;
+}
+
 export type TargetOutcome = 'delivered' | 'failed' | 'canceled';
 
 /**

@@ -121,6 +121,18 @@ export async function recordAttempt(
 }
 
 /**
+ * Whether an attempt of this run delivered it already: an attempt made again after its
+ * worker lost the result (a rejected or timed-out workflow task, a retried activity).
+ */
+export async function deliveredInRun(db: Db, deliveryId: string, runId: string): Promise<boolean> {
+  const record = await deliveriesCollection(db).findOne(
+    { _id: deliveryId, status: 'delivered', 'attempts.run': runId },
+    { projection: { _id: 1 } },
+  );
+  return record !== null;
+}
+
+/**
  * Marks a delivery final when its retries ran out without the activity getting a
  * chance to say so (schedule-to-close timeout). Never downgrades a settled record.
  */

@@ -1,7 +1,8 @@
 import type { Db } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ActivityDependencies } from '../../activities';
-import { AttemptSlots } from '../../src/delivery/attempt-slots';
+import { AttemptSlots, DEFAULT_ATTEMPT_SLOTS } from '../../src/delivery/attempt-slots';
+import { DELIVERY_TURN_SIGNAL } from '../../src/domain/delivery-plan';
 import type { Dispatcher } from '../../src/dispatcher/dispatcher';
 import { deliveriesCollection } from '../../src/store/delivery-store';
 import { eventsCollection } from '../../src/store/event-store';
@@ -19,6 +20,19 @@ class FirstReadFails extends RecentEvents {
       throw new Error('not primary');
     }
     return super.load(db, eventId);
+  }
+}
+
+/** The round's second attempt cannot get a slot: its wait fails after the first attempt is done, failing the round as a whole. */
+class SecondSlotFails extends AttemptSlots {
+  private calls = 0;
+  override async acquire(waitMs?: number, signal?: AbortSignal) {
+    this.calls += 1;
+    if (this.calls === 2) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      throw new Error('slot bookkeeping failed');
+    }
+    return super.acquire(waitMs, signal);
   }
 }
 
@@ -103,6 +117,41 @@ describe('first round: resolve, first attempts and outcome in one local activity
     // The round failed before any attempt went out: the receiver got exactly one request.
     expect(r.requests).toHaveLength(1);
     expect(await localActivities(ctx, eventId)).toEqual(['deliverFirstRound', 'resolveTargets', 'deliver', 'finalizeEvent']);
+  });
+
+  it('sends nothing again when the task that ran the round is rejected and the round runs once more', async () => {
+    const { ctx } = await setUp();
+    const slow = await startReceiver([], { status: 200, delayMs: 1_500 });
+    receivers.push(slow);
+    const { webhook } = await createWebhook(ctx, { url: slow.url });
+    const eventId = await emitTestEvent(ctx);
+    await slow.waitFor(1, 30_000);
+    // A signal while the round runs: Temporal rejects the task that completes the run
+    // (UnhandledCommand), and the next task runs the round again, its marker lost.
+    await ctx.client.workflow.getHandle(eventId).signal(DELIVERY_TURN_SIGNAL, { deliveryId: 'dlv_none' });
+    expect((await finished(ctx, eventId)).status).toBe('delivered');
+    const history = await ctx.client.workflow.getHandle(eventId).fetchHistory();
+    expect((history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes).length).toBeGreaterThan(0);
+    expect(await localActivities(ctx, eventId)).toEqual(['deliverFirstRound']);
+    // The round that ran again found the delivery recorded as delivered by this run.
+    expect(slow.requests).toHaveLength(1);
+    const delivery = await deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: webhook._id });
+    expect(delivery).toMatchObject({ status: 'delivered', attempt_count: 1 });
+  });
+
+  it('does not send again, step by step, what a round that failed as a whole had delivered', async () => {
+    const { ctx, r } = await setUp({ attemptSlots: new SecondSlotFails(DEFAULT_ATTEMPT_SLOTS) });
+    const other = await startReceiver([], 200);
+    receivers.push(other);
+    await createWebhook(ctx, { url: r.url });
+    await createWebhook(ctx, { url: other.url });
+    const eventId = await emitTestEvent(ctx);
+    expect((await finished(ctx, eventId)).status).toBe('delivered');
+    expect(await localActivities(ctx, eventId)).toEqual(['deliverFirstRound', 'resolveTargets', 'deliver', 'deliver', 'finalizeEvent']);
+    // The round delivered one before it failed; the workflow sent only the other.
+    expect([r.requests.length, other.requests.length]).toEqual([1, 1]);
+    const deliveries = await deliveriesCollection(ctx.db).find({ event_id: eventId }).toArray();
+    expect(deliveries.map((d) => [d.status, d.attempt_count])).toEqual([['delivered', 1], ['delivered', 1]]);
   });
 
   it('hands an attempt that got no attempt slot in time back to the workflow, which sends it once', async () => {
