@@ -20,7 +20,8 @@ const SLOT_RETRY_MS = 1_000;
 
 export interface FirstRoundDeps {
   resolveTargets: (input: DeliverEventInput) => Promise<DeliveryTarget[]>;
-  attempt: (input: DeliverInput, attemptNumber: number) => Promise<DeliverResult>;
+  /** One attempt; `superseded` aborts once the workflow has gone on without the round. */
+  attempt: (input: DeliverInput, attemptNumber: number, superseded?: AbortSignal) => Promise<DeliverResult>;
   finalizeEvent: (input: FinalizeEventInput) => Promise<void>;
   /** The process's bound on attempts in flight. */
   slots: AttemptSlots;
@@ -57,7 +58,7 @@ export function createFirstRoundActivity(deps: FirstRoundDeps) {
       try {
         if (cancellation.aborted) return { result: notSent() };
         const attempt = input.mayBeDelivered ? { eventId: input.eventId, target, mayBeDelivered: true } : { eventId: input.eventId, target };
-        return { result: await deps.attempt(attempt, 1) };
+        return { result: await deps.attempt(attempt, 1, cancellation) };
       } catch (error) {
         return { failure: describeFailure(error) };
       } finally {

@@ -61,45 +61,65 @@ export function deliveriesCollection(db: Db): Collection<DeliveryDocument> {
   return db.collection<DeliveryDocument>(COLLECTIONS.deliveries);
 }
 
+type RecordedOutcome = { status: DeliveryStatus; nextRetryAt?: Date | null };
+
+const createdWith = (key: DeliveryKey, attempt: DeliveryAttempt) => ({
+  event_id: key.eventId,
+  webhook_id: key.webhookId,
+  organization_id: key.organizationId,
+  event_type: key.eventType,
+  channel_index: key.channelIndex,
+  channel: key.channel,
+  created_at: attempt.at,
+});
+
+const loggedAttempt = (attempt: DeliveryAttempt) => ({
+  $push: { attempts: { $each: [attempt], $slice: -MAX_ATTEMPTS_KEPT } },
+  $inc: { attempt_count: 1 },
+});
+
+const statusAfter = (attempt: DeliveryAttempt, outcome: RecordedOutcome) => ({
+  status: outcome.status,
+  next_retry_at: outcome.nextRetryAt ?? null,
+  updated_at: attempt.at,
+  ...(outcome.status === 'delivered' ? { delivered_at: attempt.at } : {}),
+});
+
 /**
- * One write per attempt: creates the record on the first one, appends afterwards.
- * A settled record keeps its status: an attempt that ends after its delivery was
- * settled (one still in flight when its round timed out, or when the run was canceled)
- * is appended to the log, and changes the status only to `delivered`, which is what the
- * receiver saw. A redelivery reopens a record (`pending`) before its run's attempts.
+ * One write per attempt: creates the record on the first one, appends afterwards. The
+ * filter is the id alone, which every MongoDB server (and the stand-in) answers from
+ * the `_id` index. An attempt that may end after its delivery was settled records
+ * itself with recordLateAttempt instead.
  */
-export async function recordAttempt(
-  db: Db,
-  key: DeliveryKey,
-  attempt: DeliveryAttempt,
-  outcome: { status: DeliveryStatus; nextRetryAt?: Date | null },
-): Promise<void> {
-  const logged = {
-    $push: { attempts: { $each: [attempt], $slice: -MAX_ATTEMPTS_KEPT } },
-    $inc: { attempt_count: 1 },
-  };
-  const status = {
-    status: outcome.status,
-    next_retry_at: outcome.nextRetryAt ?? null,
-    updated_at: attempt.at,
-    ...(outcome.status === 'delivered' ? { delivered_at: attempt.at } : {}),
-  };
+export async function recordAttempt(db: Db, key: DeliveryKey, attempt: DeliveryAttempt, outcome: RecordedOutcome): Promise<void> {
+  await deliveriesCollection(db).updateOne(
+    { _id: key.deliveryId },
+    {
+      $setOnInsert: createdWith(key, attempt),
+      $set: statusAfter(attempt, outcome),
+      ...loggedAttempt(attempt),
+      // A run has the record now: no redelivery that failed to start may put it back.
+      $unset: { reopen_token: '', reopened_from: '' },
+    },
+    { upsert: true },
+  );
+}
+
+/**
+ * For an attempt that outlived its first round (the workflow went on without it, and
+ * may have settled the delivery meanwhile): a settled record keeps its status. The
+ * attempt is appended to the log, and changes the status only to `delivered`, which is
+ * what the receiver saw.
+ */
+export async function recordLateAttempt(db: Db, key: DeliveryKey, attempt: DeliveryAttempt, outcome: RecordedOutcome): Promise<void> {
+  // Rare, so one conditional write is worth the stand-in's scan of the collection.
   try {
     await deliveriesCollection(db).updateOne(
       { _id: key.deliveryId, status: { $nin: [...FINAL_DELIVERY_STATUSES] } },
       {
-        $setOnInsert: {
-          event_id: key.eventId,
-          webhook_id: key.webhookId,
-          organization_id: key.organizationId,
-          event_type: key.eventType,
-          channel_index: key.channelIndex,
-          channel: key.channel,
-          created_at: attempt.at,
-        },
-        $set: status,
-        ...logged,
-        // A run has the record now: no redelivery that failed to start may put it back.
+        $setOnInsert: createdWith(key, attempt),
+        $set: statusAfter(attempt, outcome),
+        ...loggedAttempt(attempt),
         $unset: { reopen_token: '', reopened_from: '' },
       },
       { upsert: true },
@@ -112,12 +132,12 @@ export async function recordAttempt(
   if (outcome.status === 'delivered') {
     const { matchedCount } = await deliveriesCollection(db).updateOne(
       { _id: key.deliveryId, status: { $ne: 'delivered' } },
-      { $set: status, ...logged },
+      { $set: statusAfter(attempt, outcome), ...loggedAttempt(attempt) },
     );
     if (matchedCount > 0) return;
   }
   // Delivered already, or settled otherwise and this attempt did not deliver: log it only.
-  await deliveriesCollection(db).updateOne({ _id: key.deliveryId }, logged);
+  await deliveriesCollection(db).updateOne({ _id: key.deliveryId }, loggedAttempt(attempt));
 }
 
 /**
@@ -125,11 +145,9 @@ export async function recordAttempt(
  * worker lost the result (a rejected or timed-out workflow task, a retried activity).
  */
 export async function deliveredInRun(db: Db, deliveryId: string, runId: string): Promise<boolean> {
-  const record = await deliveriesCollection(db).findOne(
-    { _id: deliveryId, status: 'delivered', 'attempts.run': runId },
-    { projection: { _id: 1 } },
-  );
-  return record !== null;
+  // By id alone, checked here: the stand-in reads the whole collection for any other filter.
+  const record = await deliveriesCollection(db).findOne({ _id: deliveryId }, { projection: { status: 1, 'attempts.run': 1 } });
+  return record?.status === 'delivered' && (record.attempts ?? []).some((attempt) => attempt.run === runId);
 }
 
 /**

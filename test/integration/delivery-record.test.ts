@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   deliveriesCollection,
   recordAttempt,
+  recordLateAttempt,
   reopenDeliveries,
   type DeliveryAttempt,
   type DeliveryKey,
@@ -11,9 +12,9 @@ import { createTestContext, type TestContext } from '../support/context';
 
 /**
  * An attempt can end after its delivery was settled: one still in flight when its first
- * round timed out (the workflow went on without it), or when its run was canceled.
+ * round timed out or was canceled (the workflow went on without it).
  */
-describe('an attempt recorded on a settled delivery', () => {
+describe('a late attempt recorded on a settled delivery', () => {
   let ctx: TestContext;
 
   beforeAll(async () => {
@@ -54,7 +55,7 @@ describe('an attempt recorded on a settled delivery', () => {
     const deliveredAt = minutesAgo(2);
     await settle('dlv_rec_late_failure', 'delivered', deliveredAt);
     const late = attemptAt(2, minutesAgo(3), 503);
-    await recordAttempt(ctx.db, keyOf('dlv_rec_late_failure'), late, { status: 'retrying', nextRetryAt: new Date() });
+    await recordLateAttempt(ctx.db, keyOf('dlv_rec_late_failure'), late, { status: 'retrying', nextRetryAt: new Date() });
 
     const record = await find('dlv_rec_late_failure');
     expect(record).toMatchObject({ status: 'delivered', delivered_at: deliveredAt, next_retry_at: null, attempt_count: 2 });
@@ -64,7 +65,7 @@ describe('an attempt recorded on a settled delivery', () => {
   it('keeps the first delivery time when another attempt delivers too', async () => {
     const deliveredAt = minutesAgo(2);
     await settle('dlv_rec_twice', 'delivered', deliveredAt);
-    await recordAttempt(ctx.db, keyOf('dlv_rec_twice'), attemptAt(2, minutesAgo(1), 200), { status: 'delivered' });
+    await recordLateAttempt(ctx.db, keyOf('dlv_rec_twice'), attemptAt(2, minutesAgo(1), 200), { status: 'delivered' });
 
     expect(await find('dlv_rec_twice')).toMatchObject({ status: 'delivered', delivered_at: deliveredAt, attempt_count: 2 });
   });
@@ -74,7 +75,7 @@ describe('an attempt recorded on a settled delivery', () => {
       const id = `dlv_rec_${settled}_then_delivered`;
       await settle(id, settled, minutesAgo(2));
       const at = minutesAgo(1);
-      await recordAttempt(ctx.db, keyOf(id), attemptAt(2, at, 200), { status: 'delivered' });
+      await recordLateAttempt(ctx.db, keyOf(id), attemptAt(2, at, 200), { status: 'delivered' });
       expect(await find(id)).toMatchObject({ status: 'delivered', delivered_at: at, updated_at: at, attempt_count: 2 });
     }
   });
@@ -84,24 +85,30 @@ describe('an attempt recorded on a settled delivery', () => {
       const id = `dlv_rec_${settled}_then_retrying`;
       const settledAt = minutesAgo(2);
       await settle(id, settled, settledAt);
-      await recordAttempt(ctx.db, keyOf(id), attemptAt(2, minutesAgo(1), 503), { status: 'retrying', nextRetryAt: new Date() });
+      await recordLateAttempt(ctx.db, keyOf(id), attemptAt(2, minutesAgo(1), 503), { status: 'retrying', nextRetryAt: new Date() });
       expect(await find(id)).toMatchObject({ status: settled, updated_at: settledAt, next_retry_at: null, attempt_count: 2 });
     }
   });
 
-  it('still moves an open record, and a reopened one, to whatever the attempt says', async () => {
+  it('moves an open record, and a reopened one, to whatever the attempt says, late or not', async () => {
     const id = 'dlv_rec_open';
     await settle(id, 'retrying', minutesAgo(3));
     const failedAt = minutesAgo(2);
-    await recordAttempt(ctx.db, keyOf(id), attemptAt(2, failedAt, 503), { status: 'failed' });
+    await recordLateAttempt(ctx.db, keyOf(id), attemptAt(2, failedAt, 503), { status: 'failed' });
     expect(await find(id)).toMatchObject({ status: 'failed', updated_at: failedAt, attempt_count: 2 });
 
     // A redelivery reopens it: its run's attempts set the status again, even a failure.
     await reopenDeliveries(ctx.db, `evt_${id}`, [`wh_${id}`]);
     const next = new Date();
-    await recordAttempt(ctx.db, keyOf(id), attemptAt(3, next, 503), { status: 'retrying', nextRetryAt: next });
+    await recordLateAttempt(ctx.db, keyOf(id), attemptAt(3, next, 503), { status: 'retrying', nextRetryAt: next });
     const record = await find(id);
     expect(record).toMatchObject({ status: 'retrying', next_retry_at: next, attempt_count: 3 });
     expect(record?.reopen_token).toBeUndefined();
+  });
+
+  it('creates the record when a late attempt is the first one recorded', async () => {
+    const at = minutesAgo(1);
+    await recordLateAttempt(ctx.db, keyOf('dlv_rec_late_first'), attemptAt(1, at, 503), { status: 'retrying', nextRetryAt: at });
+    expect(await find('dlv_rec_late_first')).toMatchObject({ status: 'retrying', created_at: at, attempt_count: 1, event_id: 'evt_dlv_rec_late_first' });
   });
 });

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ActivityDependencies } from '../../activities';
 import { AttemptSlots, DEFAULT_ATTEMPT_SLOTS } from '../../src/delivery/attempt-slots';
 import { DELIVERY_TURN_SIGNAL } from '../../src/domain/delivery-plan';
+import { deliveryIdFor } from '../../src/domain/ids';
 import type { Dispatcher } from '../../src/dispatcher/dispatcher';
 import { deliveriesCollection } from '../../src/store/delivery-store';
 import { eventsCollection } from '../../src/store/event-store';
@@ -35,6 +36,8 @@ class SecondSlotFails extends AttemptSlots {
     return super.acquire(waitMs, signal);
   }
 }
+
+const ONE_SECOND_APART = { initial_interval: '1s', backoff_coefficient: 1, maximum_interval: '1s', maximum_attempts: 5, expiration: '5m' };
 
 /** The activity types of a run's local-activity markers, in history order. */
 async function localActivities(ctx: TestContext, workflowId: string): Promise<string[]> {
@@ -152,6 +155,47 @@ describe('first round: resolve, first attempts and outcome in one local activity
     expect([r.requests.length, other.requests.length]).toEqual([1, 1]);
     const deliveries = await deliveriesCollection(ctx.db).find({ event_id: eventId }).toArray();
     expect(deliveries.map((d) => [d.status, d.attempt_count])).toEqual([['delivered', 1], ['delivered', 1]]);
+  });
+
+  it('records an attempt that outlived its round without undoing the delivery settled meanwhile', async () => {
+    // Aborted below, as a round's own cancellation is when the round times out.
+    const roundTimedOut = new AbortController();
+    const { ctx } = await setUp({ firstRoundCancellation: roundTimedOut.signal });
+    const slow = await startReceiver([{ status: 503, delayMs: 1_500 }], 200);
+    receivers.push(slow);
+    const { webhook } = await createWebhook(ctx, { url: slow.url, retryPolicy: ONE_SECOND_APART });
+    const eventId = await emitTestEvent(ctx);
+    await slow.waitFor(1, 30_000);
+    // While the receiver holds the round's attempt, the round times out and the delivery
+    // is settled elsewhere, as by a workflow that went on without the round.
+    const deliveryId = deliveryIdFor(eventId, webhook._id, 0);
+    const settledAt = new Date();
+    await deliveriesCollection(ctx.db).insertOne({
+      _id: deliveryId,
+      event_id: eventId,
+      webhook_id: webhook._id,
+      organization_id: webhook.organization_id,
+      event_type: 'webhook.test',
+      channel_index: 0,
+      channel: 'webhook',
+      status: 'canceled',
+      attempts: [],
+      attempt_count: 0,
+      next_retry_at: null,
+      delivered_at: null,
+      created_at: settledAt,
+      updated_at: settledAt,
+    });
+    roundTimedOut.abort();
+    const record = await eventually(async () => {
+      const r = await deliveriesCollection(ctx.db).findOne({ _id: deliveryId });
+      return r && r.attempt_count >= 1 ? r : undefined;
+    }, 30_000, 'the late attempt recorded');
+    expect(record).toMatchObject({ status: 'canceled', updated_at: settledAt, next_retry_at: null, attempt_count: 1 });
+    expect(record.attempts.map((a) => a.status_code)).toEqual([503]);
+    // The workflow carries the failed attempt on as usual: its retry is not late.
+    await ctx.client.workflow.getHandle(eventId).result();
+    expect(await deliveriesCollection(ctx.db).findOne({ _id: deliveryId })).toMatchObject({ status: 'delivered', attempt_count: 2 });
   });
 
   it('hands an attempt that got no attempt slot in time back to the workflow, which sends it once', async () => {
