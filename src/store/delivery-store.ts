@@ -63,14 +63,15 @@ export function deliveriesCollection(db: Db): Collection<DeliveryDocument> {
 
 type RecordedOutcome = { status: DeliveryStatus; nextRetryAt?: Date | null };
 
-const createdWith = (key: DeliveryKey, attempt: DeliveryAttempt) => ({
+/** A new record's fields that never change. */
+const createdWith = (key: DeliveryKey, at: Date) => ({
   event_id: key.eventId,
   webhook_id: key.webhookId,
   organization_id: key.organizationId,
   event_type: key.eventType,
   channel_index: key.channelIndex,
   channel: key.channel,
-  created_at: attempt.at,
+  created_at: at,
 });
 
 const loggedAttempt = (attempt: DeliveryAttempt) => ({
@@ -95,7 +96,7 @@ export async function recordAttempt(db: Db, key: DeliveryKey, attempt: DeliveryA
   await deliveriesCollection(db).updateOne(
     { _id: key.deliveryId },
     {
-      $setOnInsert: createdWith(key, attempt),
+      $setOnInsert: createdWith(key, attempt.at),
       $set: statusAfter(attempt, outcome),
       ...loggedAttempt(attempt),
       // A run has the record now: no redelivery that failed to start may put it back.
@@ -117,7 +118,7 @@ export async function recordLateAttempt(db: Db, key: DeliveryKey, attempt: Deliv
     await deliveriesCollection(db).updateOne(
       { _id: key.deliveryId, status: { $nin: [...FINAL_DELIVERY_STATUSES] } },
       {
-        $setOnInsert: createdWith(key, attempt),
+        $setOnInsert: createdWith(key, attempt.at),
         $set: statusAfter(attempt, outcome),
         ...loggedAttempt(attempt),
         $unset: { reopen_token: '', reopened_from: '' },
@@ -172,18 +173,7 @@ async function settleOpenDelivery(db: Db, key: DeliveryKey, status: DeliveryStat
   await deliveriesCollection(db).updateOne(
     { _id: key.deliveryId, status: { $nin: [...FINAL_DELIVERY_STATUSES] } },
     {
-      $setOnInsert: {
-        event_id: key.eventId,
-        webhook_id: key.webhookId,
-        organization_id: key.organizationId,
-        event_type: key.eventType,
-        channel_index: key.channelIndex,
-        channel: key.channel,
-        created_at: now,
-        attempts: [],
-        attempt_count: 0,
-        delivered_at: null,
-      },
+      $setOnInsert: { ...createdWith(key, now), attempts: [], attempt_count: 0, delivered_at: null },
       $set: { status, next_retry_at: null, updated_at: now },
       $unset: { reopen_token: '', reopened_from: '' },
     },
