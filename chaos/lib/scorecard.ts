@@ -50,6 +50,12 @@ const FINDINGS = [
     ' and kept every oplog entry: an idle stream polled it thousands of times a second, each poll scanning the' +
     ' whole oplog under a lock, so every write slowed as a run went on. It now waits for a write to the watched' +
     ' collection, as MongoDB\'s awaitData does, and caps its oplog at 5,000 entries (tools/mongo-standin/).',
+  'Duplicates: the run of 2026-11-29 13:16 UTC counted 102. An attempt made again after its result was lost' +
+    ' (a killed worker\'s workflow task runs its local attempts again on another worker; a retried activity' +
+    ' repeats what its killed attempt sent) went out again even when it had been delivered and recorded. A' +
+    ' repeated attempt now reads its delivery\'s record first and sends nothing that its run delivered' +
+    ' (activities/deliver.ts); the same seed then counted 15. An attempt whose worker dies between the' +
+    ' receiver\'s 2xx and the record is still sent again.',
 ];
 
 const n = (value: number) => value.toLocaleString('en-US');
