@@ -84,10 +84,13 @@ export async function deliverEvent(input: DeliverEventInput): Promise<DeliverEve
   // Workflows started before the patch resolve, attempt and record in separate steps; so
   // does a run whose first round failed as a whole (its attempts check their records).
   const roundStartedAt = Date.now();
-  // A longer history means an earlier task ran the round and its result was lost (the
-  // task was rejected, e.g. for a signal that came meanwhile, or its worker died): the
-  // attempts it made may have been delivered.
-  const mayBeDelivered = workflowInfo().historyLength > FIRST_TASK_HISTORY_LENGTH;
+  // An earlier task may have run the round and lost its result (the task was rejected,
+  // e.g. for a signal that came meanwhile, or its worker died): the attempts it made may
+  // have been delivered. Then the history is longer, or, when a long round's task was
+  // extended (a heartbeat that recorded commands), this activation replays it. Only an
+  // activity input depends on it, which replay does not compare.
+  const info = workflowInfo();
+  const mayBeDelivered = info.historyLength > FIRST_TASK_HISTORY_LENGTH || info.unsafe.isReplaying;
   const round = patched('first-round-in-one-local-activity')
     ? await firstRoundOf(mayBeDelivered ? { ...input, mayBeDelivered } : input)
     : undefined;
@@ -172,9 +175,10 @@ async function deliverTarget(
     if (remainingMs <= 0 || (maxAttempts > 0 && attemptsMade >= maxAttempts)) return settle('failed');
     let result: DeliverResult;
     try {
-      // A local attempt may repeat one whose result was lost: its task was rejected (a
-      // signal came meanwhile), its worker died, or a round that failed as a whole had
-      // made it. It checks the record before sending.
+      // A local attempt may repeat one whose result was lost (its task was rejected for a
+      // signal that came meanwhile, or its worker died), or one that a round which failed
+      // as a whole had made. It checks the record before sending; an attempt of a
+      // timed-out round that is still out when it checks can still go out as well.
       const input = { eventId, target, mayBeDelivered: true, ...(attemptsMade > 0 ? { attemptOffset: attemptsMade } : {}) };
       if (first) {
         // Made already: a turn signalled while the round ran is kept for the next attempt.

@@ -144,11 +144,13 @@ export async function recordLateAttempt(db: Db, key: DeliveryKey, attempt: Deliv
 /**
  * Whether an attempt of this run delivered it already: an attempt made again after its
  * worker lost the result (a rejected or timed-out workflow task, a retried activity).
+ * It asks the attempt log, not the status, which a redelivery's reopen resets.
  */
 export async function deliveredInRun(db: Db, deliveryId: string, runId: string): Promise<boolean> {
   // By id alone, checked here: the stand-in reads the whole collection for any other filter.
-  const record = await deliveriesCollection(db).findOne({ _id: deliveryId }, { projection: { status: 1, 'attempts.run': 1 } });
-  return record?.status === 'delivered' && (record.attempts ?? []).some((attempt) => attempt.run === runId);
+  const record = await deliveriesCollection(db).findOne({ _id: deliveryId }, { projection: { 'attempts.run': 1, 'attempts.error': 1 } });
+  // A delivered attempt is the only kind logged without an error.
+  return (record?.attempts ?? []).some((attempt) => attempt.run === runId && attempt.error === null);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  deliveredInRun,
   deliveriesCollection,
   recordAttempt,
   recordLateAttempt,
@@ -97,7 +98,8 @@ describe('a late attempt recorded on a settled delivery', () => {
     await recordLateAttempt(ctx.db, keyOf(id), attemptAt(2, failedAt, 503), { status: 'failed' });
     expect(await find(id)).toMatchObject({ status: 'failed', updated_at: failedAt, attempt_count: 2 });
 
-    // A redelivery reopens it: its run's attempts set the status again, even a failure.
+    // A redelivery reopens it (`pending`): the record is open again, and even a late
+    // attempt sets its status, a failure too.
     await reopenDeliveries(ctx.db, `evt_${id}`, [`wh_${id}`]);
     const next = new Date();
     await recordLateAttempt(ctx.db, keyOf(id), attemptAt(3, next, 503), { status: 'retrying', nextRetryAt: next });
@@ -110,5 +112,49 @@ describe('a late attempt recorded on a settled delivery', () => {
     const at = minutesAgo(1);
     await recordLateAttempt(ctx.db, keyOf('dlv_rec_late_first'), attemptAt(1, at, 503), { status: 'retrying', nextRetryAt: at });
     expect(await find('dlv_rec_late_first')).toMatchObject({ status: 'retrying', created_at: at, attempt_count: 1, event_id: 'evt_dlv_rec_late_first' });
+  });
+});
+
+/** What a repeated attempt asks before it sends: did an attempt of its own run deliver? */
+describe('delivered in a run', () => {
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('delivered-in-run');
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  const key: DeliveryKey = {
+    deliveryId: 'dlv_in_run',
+    eventId: 'evt_in_run',
+    webhookId: 'wh_in_run',
+    organizationId: 'org_delivery_record',
+    eventType: 'collection.documents.written',
+    channelIndex: 0,
+    channel: 'webhook',
+  };
+  const attemptOf = (n: number, run: string, statusCode: number): DeliveryAttempt => ({
+    n,
+    at: new Date(),
+    status_code: statusCode,
+    duration_ms: 5,
+    error: statusCode === 200 ? null : 'http_503',
+    error_message: statusCode === 200 ? null : 'receiver answered 503',
+    response_excerpt: null,
+    run,
+  });
+
+  it('answers from the attempt log: a run whose own attempts failed did not deliver, even on a delivered record', async () => {
+    expect(await deliveredInRun(ctx.db, key.deliveryId, 'run_a')).toBe(false);
+    await recordAttempt(ctx.db, key, attemptOf(1, 'run_a', 503), { status: 'retrying' });
+    await recordAttempt(ctx.db, key, attemptOf(1, 'run_b', 200), { status: 'delivered' });
+    expect(await deliveredInRun(ctx.db, key.deliveryId, 'run_a')).toBe(false);
+    expect(await deliveredInRun(ctx.db, key.deliveryId, 'run_b')).toBe(true);
+    // A redelivery reopens the record: what run_b delivered stays delivered for run_b.
+    await reopenDeliveries(ctx.db, key.eventId, [key.webhookId]);
+    expect(await deliveredInRun(ctx.db, key.deliveryId, 'run_b')).toBe(true);
   });
 });

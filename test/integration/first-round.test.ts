@@ -142,6 +142,24 @@ describe('first round: resolve, first attempts and outcome in one local activity
     expect(delivery).toMatchObject({ status: 'delivered', attempt_count: 1 });
   });
 
+  it('sends nothing again when the round outlasted its task, which the SDK extended, before the task was rejected', async () => {
+    const { ctx } = await setUp();
+    // Past 80 % of the 10 s task timeout, the SDK extends the task, recording its commands
+    // so far: the task that is rejected later is not the run's first any more.
+    const slow = await startReceiver([], { status: 200, delayMs: 9_500 });
+    receivers.push(slow);
+    await createWebhook(ctx, { url: slow.url, timeout: 20 });
+    const eventId = await emitTestEvent(ctx);
+    await slow.waitFor(1, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 8_800));
+    await ctx.client.workflow.getHandle(eventId).signal(DELIVERY_TURN_SIGNAL, { deliveryId: 'dlv_none' });
+    expect((await finished(ctx, eventId)).status).toBe('delivered');
+    const events = (await ctx.client.workflow.getHandle(eventId).fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.workflowTaskCompletedEventAttributes).length).toBeGreaterThan(1);
+    expect(events.filter((e) => e.workflowTaskFailedEventAttributes).length).toBeGreaterThan(0);
+    expect(slow.requests).toHaveLength(1);
+  }, 90_000);
+
   it('does not send again, step by step, what a round that failed as a whole had delivered', async () => {
     const { ctx, r } = await setUp({ attemptSlots: new SecondSlotFails(DEFAULT_ATTEMPT_SLOTS) });
     const other = await startReceiver([], 200);
@@ -157,7 +175,7 @@ describe('first round: resolve, first attempts and outcome in one local activity
     expect(deliveries.map((d) => [d.status, d.attempt_count])).toEqual([['delivered', 1], ['delivered', 1]]);
   });
 
-  it('records an attempt that outlived its round without undoing the delivery settled meanwhile', async () => {
+  it('logs an attempt that outlived its round without changing the status settled meanwhile', async () => {
     // Aborted below, as a round's own cancellation is when the round times out.
     const roundTimedOut = new AbortController();
     const { ctx } = await setUp({ firstRoundCancellation: roundTimedOut.signal });
@@ -193,7 +211,8 @@ describe('first round: resolve, first attempts and outcome in one local activity
     }, 30_000, 'the late attempt recorded');
     expect(record).toMatchObject({ status: 'canceled', updated_at: settledAt, next_retry_at: null, attempt_count: 1 });
     expect(record.attempts.map((a) => a.status_code)).toEqual([503]);
-    // The workflow carries the failed attempt on as usual: its retry is not late.
+    // This workflow still got the round's result (only the signal was aborted): it carries
+    // the failed attempt on as usual, and its retry, which is not late, delivers.
     await ctx.client.workflow.getHandle(eventId).result();
     expect(await deliveriesCollection(ctx.db).findOne({ _id: deliveryId })).toMatchObject({ status: 'delivered', attempt_count: 2 });
   });
