@@ -54,7 +54,7 @@ const FINDINGS = [
     ' (a killed worker\'s workflow task runs its local attempts again on another worker; a retried activity' +
     ' repeats what its killed attempt sent) went out again even when it had been delivered and recorded. A' +
     ' repeated attempt now reads its delivery\'s record first and sends nothing that its run delivered' +
-    ' (activities/deliver.ts); the same seed then counted 15. An attempt whose worker dies between the' +
+    ' (activities/deliver.ts); the same seed then counted 12. An attempt whose worker dies between the' +
     ' receiver\'s 2xx and the record is still sent again.',
 ];
 
