@@ -57,7 +57,7 @@ export function createFirstRoundActivity(deps: FirstRoundDeps) {
       if (!release) return { result: notSent() };
       try {
         if (cancellation.aborted) return { result: notSent() };
-        const attempt = input.mayBeDelivered ? { eventId: input.eventId, target, mayBeDelivered: true } : { eventId: input.eventId, target };
+        const attempt = { eventId: input.eventId, target, ...(input.mayBeDelivered ? { mayBeDelivered: true } : {}) };
         return { result: await deps.attempt(attempt, 1, cancellation) };
       } catch (error) {
         return { failure: describeFailure(error) };

@@ -11,40 +11,43 @@ import {
 } from '../../src/store/delivery-store';
 import { createTestContext, type TestContext } from '../support/context';
 
+let ctx: TestContext;
+
+beforeAll(async () => {
+  ctx = await createTestContext('delivery-record');
+});
+
+afterAll(async () => {
+  await ctx?.close();
+});
+
+const keyOf = (id: string): DeliveryKey => ({
+  deliveryId: id,
+  eventId: `evt_${id}`,
+  webhookId: `wh_${id}`,
+  organizationId: 'org_delivery_record',
+  eventType: 'collection.documents.written',
+  channelIndex: 0,
+  channel: 'webhook',
+});
+
+/** Attempt `n` of `run`, made at `at`: delivered when the receiver answered 200, a 503 otherwise. */
+const attemptAt = (n: number, at: Date, statusCode: number, run = 'run_1'): DeliveryAttempt => ({
+  n,
+  at,
+  status_code: statusCode,
+  duration_ms: 5,
+  error: statusCode === 200 ? null : 'http_503',
+  error_message: statusCode === 200 ? null : 'receiver answered 503',
+  response_excerpt: null,
+  run,
+});
+
 /**
  * An attempt can end after its delivery was settled: one still in flight when its first
- * round timed out or was canceled (the workflow went on without it).
+ * round timed out (the workflow went on without it).
  */
 describe('a late attempt recorded on a settled delivery', () => {
-  let ctx: TestContext;
-
-  beforeAll(async () => {
-    ctx = await createTestContext('delivery-record');
-  });
-
-  afterAll(async () => {
-    await ctx?.close();
-  });
-
-  const keyOf = (id: string): DeliveryKey => ({
-    deliveryId: id,
-    eventId: `evt_${id}`,
-    webhookId: `wh_${id}`,
-    organizationId: 'org_delivery_record',
-    eventType: 'collection.documents.written',
-    channelIndex: 0,
-    channel: 'webhook',
-  });
-  const attemptAt = (n: number, at: Date, statusCode: number | null): DeliveryAttempt => ({
-    n,
-    at,
-    status_code: statusCode,
-    duration_ms: 5,
-    error: statusCode === 200 ? null : 'http_503',
-    error_message: statusCode === 200 ? null : 'receiver answered 503',
-    response_excerpt: null,
-    run: 'run_1',
-  });
   const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
   const find = (id: string) => deliveriesCollection(ctx.db).findOne({ _id: id });
 
@@ -117,40 +120,12 @@ describe('a late attempt recorded on a settled delivery', () => {
 
 /** What a repeated attempt asks before it sends: did an attempt of its own run deliver? */
 describe('delivered in a run', () => {
-  let ctx: TestContext;
-
-  beforeAll(async () => {
-    ctx = await createTestContext('delivered-in-run');
-  });
-
-  afterAll(async () => {
-    await ctx?.close();
-  });
-
-  const key: DeliveryKey = {
-    deliveryId: 'dlv_in_run',
-    eventId: 'evt_in_run',
-    webhookId: 'wh_in_run',
-    organizationId: 'org_delivery_record',
-    eventType: 'collection.documents.written',
-    channelIndex: 0,
-    channel: 'webhook',
-  };
-  const attemptOf = (n: number, run: string, statusCode: number): DeliveryAttempt => ({
-    n,
-    at: new Date(),
-    status_code: statusCode,
-    duration_ms: 5,
-    error: statusCode === 200 ? null : 'http_503',
-    error_message: statusCode === 200 ? null : 'receiver answered 503',
-    response_excerpt: null,
-    run,
-  });
+  const key = keyOf('dlv_in_run');
 
   it('answers from the attempt log: a run whose own attempts failed did not deliver, even on a delivered record', async () => {
     expect(await deliveredInRun(ctx.db, key.deliveryId, 'run_a')).toBe(false);
-    await recordAttempt(ctx.db, key, attemptOf(1, 'run_a', 503), { status: 'retrying' });
-    await recordAttempt(ctx.db, key, attemptOf(1, 'run_b', 200), { status: 'delivered' });
+    await recordAttempt(ctx.db, key, attemptAt(1, new Date(), 503, 'run_a'), { status: 'retrying' });
+    await recordAttempt(ctx.db, key, attemptAt(1, new Date(), 200, 'run_b'), { status: 'delivered' });
     expect(await deliveredInRun(ctx.db, key.deliveryId, 'run_a')).toBe(false);
     expect(await deliveredInRun(ctx.db, key.deliveryId, 'run_b')).toBe(true);
     // A redelivery reopens the record: what run_b delivered stays delivered for run_b.
