@@ -113,7 +113,6 @@ export async function recordAttempt(db: Db, key: DeliveryKey, attempt: DeliveryA
  * what the receiver saw.
  */
 export async function recordLateAttempt(db: Db, key: DeliveryKey, attempt: DeliveryAttempt, outcome: RecordedOutcome): Promise<void> {
-  // Rare, so one conditional write is worth the stand-in's scan of the collection.
   try {
     await deliveriesCollection(db).updateOne(
       { _id: key.deliveryId, status: { $nin: [...FINAL_DELIVERY_STATUSES] } },

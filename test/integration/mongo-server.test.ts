@@ -15,6 +15,38 @@ interface Doc {
   attempts?: number[];
 }
 
+interface StatusDoc {
+  _id: string;
+  status: string;
+}
+
+/**
+ * Reads and writes by id with a further condition, as hookrelay's stores make them: the
+ * stand-in answers them from the `_id` index (as MongoDB does) and applies the whole query.
+ * The documents go in out of id order: read from the index they come back in id order,
+ * as from MongoDB's index scan; a scan of the memory backend returns them as inserted.
+ */
+async function expectIdQueriesWithConditions(c: Collection<StatusDoc>): Promise<void> {
+  const ids = (docs: StatusDoc[]) => docs.map((d) => d._id);
+  await c.insertMany([{ _id: 'c', status: 'done' }, { _id: 'b', status: 'pending' }, { _id: 'a', status: 'pending' }]);
+  expect(ids(await c.find({ _id: { $in: ['c', 'b', 'a'] }, status: { $exists: true } }).toArray())).toEqual(['a', 'b', 'c']);
+
+  const moved = await c.updateMany({ _id: { $in: ['a', 'c', 'zz'] }, status: 'pending' }, { $set: { status: 'dispatched' } });
+  expect(moved.matchedCount).toBe(1);
+  expect(await c.findOne({ _id: 'b', status: 'dispatched' })).toBeNull();
+  expect(await c.findOne({ _id: 'a', status: 'dispatched' })).toEqual({ _id: 'a', status: 'dispatched' });
+  const either = await c.find({ _id: { $in: ['a', 'b', 'c'] }, $or: [{ status: 'dispatched' }, { status: 'done' }] }).toArray();
+  expect(ids(either)).toEqual(['a', 'c']);
+
+  // An upsert whose condition fails on an existing id collides with it, as in MongoDB.
+  await expect(
+    c.updateOne({ _id: 'c', status: { $nin: ['done'] } }, { $set: { status: 'pending' } }, { upsert: true }),
+  ).rejects.toMatchObject({ code: 11000 });
+  expect(await c.findOne({ _id: 'c' })).toEqual({ _id: 'c', status: 'done' });
+  expect((await c.deleteMany({ _id: { $in: ['a', 'b'] }, status: 'pending' })).deletedCount).toBe(1);
+  expect(ids(await c.find({}).toArray()).sort()).toEqual(['a', 'c']);
+}
+
 describe('mongo stand-in, memory backend', () => {
   let server: MongoServerHandle;
   let client: MongoClient;
@@ -98,6 +130,13 @@ describe('mongo stand-in, memory backend', () => {
       await c.updateOne({ key: 's' }, { $push: { attempts: { $each: [i], $slice: -3 } } });
     }
     expect((await c.findOne({ key: 's' }))?.attempts).toEqual([3, 4, 5]);
+  });
+
+  it('answers a query naming _id beside other fields from the _id index', async () => {
+    const c = client.db('standin_test').collection<StatusDoc>('by_id');
+    await expectIdQueriesWithConditions(c);
+    // Without an _id condition the memory backend scans, in insertion order.
+    expect((await c.find({ status: { $exists: true } }).toArray()).map((d) => d._id)).toEqual(['c', 'a']);
   });
 });
 
@@ -240,6 +279,23 @@ describe('mongo stand-in, h2 backend', () => {
       const token = await tokenOfFirstInsert(dir);
       const steppedBack = { ...process.env, JAVA_TOOL_OPTIONS: '-Dstandin.clockOffsetMs=-3600000' };
       expect(await resumeAfterRestart(dir, token, steppedBack)).toMatchObject({ key: 'after the restart' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, START_TIMEOUT);
+
+  it('reads and writes by _id with further conditions, after a restart too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookrelay-standin-h2-ids-'));
+    try {
+      await withServer(dir, (c) => c.insertOne({ key: 'opened before' }));
+      const server = await startMongoStandin({ backend: 'h2', dataDir: dir });
+      const client = await new MongoClient(server.url, { serverSelectionTimeoutMS: 5_000 }).connect();
+      try {
+        await expectIdQueriesWithConditions(client.db('standin_test').collection<StatusDoc>('by_id'));
+      } finally {
+        await client.close();
+        await server.stop();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,12 @@
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoVersion;
+import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
 import de.bwaldvogel.mongo.oplog.Oplog;
 
 import java.io.File;
@@ -67,6 +72,16 @@ public final class MongoStandin {
                 protected Oplog createOplog() {
                     return new WatchedOplog(super.createOplog(), this);
                 }
+
+                @Override
+                public MemoryDatabase openOrCreateDatabase(String databaseName) {
+                    return new MemoryDatabase(databaseName, getCursorRegistry()) {
+                        @Override
+                        protected Index<Integer> openOrCreateUniqueIndex(String collection, String name, List<IndexKey> keys, boolean sparse) {
+                            return IdLookupIndex.of(super.openOrCreateUniqueIndex(collection, name, keys, sparse), keys, sparse);
+                        }
+                    };
+                }
             };
             case "h2" -> {
                 if (file == null) fail("--backend h2 needs --file PATH");
@@ -76,6 +91,16 @@ public final class MongoStandin {
                     @Override
                     protected Oplog createOplog() {
                         return new WatchedOplog(super.createOplog(), this);
+                    }
+
+                    @Override
+                    protected MongoDatabase openOrCreateDatabase(String databaseName) {
+                        return new H2Database(databaseName, getMvStore(), getCursorRegistry()) {
+                            @Override
+                            protected Index<Object> openOrCreateUniqueIndex(String collection, String name, List<IndexKey> keys, boolean sparse) {
+                                return IdLookupIndex.of(super.openOrCreateUniqueIndex(collection, name, keys, sparse), keys, sparse);
+                            }
+                        };
                     }
                 };
             }
