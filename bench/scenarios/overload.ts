@@ -284,13 +284,14 @@ async function measureOverloaded(
       `(HOOKRELAY_ENDPOINT_CONCURRENCY=${settings.endpointConcurrency})`,
   );
   const stopWatching = new AbortController();
-  const allDispatched = whenAllLeftPending(scope.db, organizationId, settings.slowEvents, stopWatching.signal).catch(
+  const inserted: string[] = [];
+  const allDispatched = whenAllLeftPending(scope.db, inserted, settings.slowEvents, stopWatching.signal).catch(
     () => undefined,
   );
   const slowLoad = (async () => {
     if (options.leadInS > 0) await sleep(options.leadInS * 1000);
     const startedAt = performance.now();
-    await insertSlowEvents(scope.db, organizationId, settings.slowEvents, options.arrival, ctx.signal);
+    await insertSlowEvents(scope.db, organizationId, settings.slowEvents, options.arrival, ctx.signal, inserted);
     return startedAt;
   })();
   const [healthyRun, slowRun] = await Promise.allSettled([
