@@ -6,7 +6,7 @@ import type { EndpointBreaker } from '../src/delivery/endpoint-breaker';
 import type { EndpointLimiter, ReleaseSlot } from '../src/delivery/endpoint-limiter';
 import { DeliveryFailureType, finalStatusForFailure } from '../src/domain/delivery-outcome';
 import { openChannel, type Sealer } from '../src/store/channel-secrets';
-import { deliveredInRun, recordAttempt, recordLateAttempt, type DeliveryKey, type DeliveryStatus } from '../src/store/delivery-store';
+import { deliveredInRun, recordAttempt, type DeliveryKey, type DeliveryStatus } from '../src/store/delivery-store';
 import type { RecentEvents } from '../src/store/recent-events';
 import type { ResolvedWebhooks } from '../src/store/resolved-webhooks';
 import type { NotifyTurn } from '../src/temporal/delivery-turns';
@@ -67,11 +67,9 @@ export function createDeliverActivity(deps: DeliverDeps) {
 /**
  * The deliver activity's body, for an attempt whose number the caller knows: inside
  * another activity (the first round), that activity's own attempt count says nothing.
- * `superseded` aborts when the workflow has gone on without the caller (its round timed
- * out): the attempt is then recorded without undoing a settled delivery.
  */
 export function createDeliveryAttempt(deps: DeliverDeps) {
-  return async function attempt(input: DeliverInput, attemptNumber: number, superseded?: AbortSignal): Promise<DeliverResult> {
+  return async function attempt(input: DeliverInput, attemptNumber: number): Promise<DeliverResult> {
     const { target } = input;
     const info = Context.current().info;
     const endpoint = `${target.webhookId}#${target.channelIndex}`;
@@ -95,7 +93,7 @@ export function createDeliveryAttempt(deps: DeliverDeps) {
       // rejected, its worker died) sends nothing if the one before it delivered.
       const repeated = input.mayBeDelivered || (!info.isLocal && info.attempt > 1);
       if (repeated && run && (await deliveredInRun(deps.db, target.deliveryId, run.runId))) return { outcome: 'delivered' };
-      return await attemptDelivery(deps, input, attemptNumber, endpoint, release, superseded);
+      return await attemptDelivery(deps, input, attemptNumber, endpoint, release);
     } finally {
       release?.(false); // a no-op when the send released it already
     }
@@ -109,7 +107,6 @@ async function attemptDelivery(
   attemptNumber: number,
   endpoint: string,
   release: ReleaseSlot | undefined,
-  superseded: AbortSignal | undefined,
 ): Promise<DeliverResult> {
   const info = Context.current().info;
   const where = `webhook ${target.webhookId}, channel #${target.channelIndex} (${target.channel})`;
@@ -135,7 +132,7 @@ async function attemptDelivery(
 
   const record = async (result: ChannelAttemptResult, status: DeliveryStatus, nextRetryAt: Date | null = null) => {
     deps.onAttempt?.(target.channel, result.kind, result.durationMs);
-    await (superseded?.aborted ? recordLateAttempt : recordAttempt)(
+    await recordAttempt(
       deps.db,
       key,
       {

@@ -20,8 +20,8 @@ const SLOT_RETRY_MS = 1_000;
 
 export interface FirstRoundDeps {
   resolveTargets: (input: DeliverEventInput) => Promise<DeliveryTarget[]>;
-  /** One attempt; `superseded` aborts once the workflow has gone on without the round. */
-  attempt: (input: DeliverInput, attemptNumber: number, superseded?: AbortSignal) => Promise<DeliverResult>;
+  /** One attempt, recorded so that one ending after its delivery was settled leaves it settled. */
+  attempt: (input: DeliverInput, attemptNumber: number) => Promise<DeliverResult>;
   finalizeEvent: (input: FinalizeEventInput) => Promise<void>;
   /** The process's bound on attempts in flight. */
   slots: AttemptSlots;
@@ -58,7 +58,7 @@ export function createFirstRoundActivity(deps: FirstRoundDeps) {
       try {
         if (cancellation.aborted) return { result: notSent() };
         const attempt = { eventId: input.eventId, target, ...(input.mayBeDelivered ? { mayBeDelivered: true } : {}) };
-        return { result: await deps.attempt(attempt, 1, cancellation) };
+        return { result: await deps.attempt(attempt, 1) };
       } catch (error) {
         return { failure: describeFailure(error) };
       } finally {

@@ -87,32 +87,14 @@ const statusAfter = (attempt: DeliveryAttempt, outcome: RecordedOutcome) => ({
 });
 
 /**
- * One write per attempt: creates the record on the first one, appends afterwards. The
- * filter is the id alone, which every MongoDB server (and the stand-in) answers from
- * the `_id` index. An attempt that may end after its delivery was settled records
- * itself with recordLateAttempt instead.
+ * One write per attempt: creates the record on the first one, appends afterwards. An
+ * attempt can end after its delivery was settled (one of a first round that timed out,
+ * racing the workflow's own attempt): a settled record (`delivered`, `failed`,
+ * `canceled`) keeps its status, the attempt is logged, and it moves the record only to
+ * `delivered`, which is what the receiver saw. Every filter names the `_id`, which
+ * MongoDB (and the stand-in) answers from its index.
  */
 export async function recordAttempt(db: Db, key: DeliveryKey, attempt: DeliveryAttempt, outcome: RecordedOutcome): Promise<void> {
-  await deliveriesCollection(db).updateOne(
-    { _id: key.deliveryId },
-    {
-      $setOnInsert: createdWith(key, attempt.at),
-      $set: statusAfter(attempt, outcome),
-      ...loggedAttempt(attempt),
-      // A run has the record now: no redelivery that failed to start may put it back.
-      $unset: { reopen_token: '', reopened_from: '' },
-    },
-    { upsert: true },
-  );
-}
-
-/**
- * For an attempt that outlived its first round (the workflow went on without it, and
- * may have settled the delivery meanwhile): a settled record keeps its status. The
- * attempt is appended to the log, and changes the status only to `delivered`, which is
- * what the receiver saw.
- */
-export async function recordLateAttempt(db: Db, key: DeliveryKey, attempt: DeliveryAttempt, outcome: RecordedOutcome): Promise<void> {
   try {
     await deliveriesCollection(db).updateOne(
       { _id: key.deliveryId, status: { $nin: [...FINAL_DELIVERY_STATUSES] } },
@@ -120,6 +102,7 @@ export async function recordLateAttempt(db: Db, key: DeliveryKey, attempt: Deliv
         $setOnInsert: createdWith(key, attempt.at),
         $set: statusAfter(attempt, outcome),
         ...loggedAttempt(attempt),
+        // A run has the record now: no redelivery that failed to start may put it back.
         $unset: { reopen_token: '', reopened_from: '' },
       },
       { upsert: true },

@@ -3,7 +3,6 @@ import {
   deliveredInRun,
   deliveriesCollection,
   recordAttempt,
-  recordLateAttempt,
   reopenDeliveries,
   type DeliveryAttempt,
   type DeliveryKey,
@@ -45,9 +44,9 @@ const attemptAt = (n: number, at: Date, statusCode: number, run = 'run_1'): Deli
 
 /**
  * An attempt can end after its delivery was settled: one still in flight when its first
- * round timed out (the workflow went on without it).
+ * round timed out (the workflow went on without it), racing the workflow's own attempt.
  */
-describe('a late attempt recorded on a settled delivery', () => {
+describe('an attempt recorded on a settled delivery', () => {
   const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
   const find = (id: string) => deliveriesCollection(ctx.db).findOne({ _id: id });
 
@@ -59,7 +58,7 @@ describe('a late attempt recorded on a settled delivery', () => {
     const deliveredAt = minutesAgo(2);
     await settle('dlv_rec_late_failure', 'delivered', deliveredAt);
     const late = attemptAt(2, minutesAgo(3), 503);
-    await recordLateAttempt(ctx.db, keyOf('dlv_rec_late_failure'), late, { status: 'retrying', nextRetryAt: new Date() });
+    await recordAttempt(ctx.db, keyOf('dlv_rec_late_failure'), late, { status: 'retrying', nextRetryAt: new Date() });
 
     const record = await find('dlv_rec_late_failure');
     expect(record).toMatchObject({ status: 'delivered', delivered_at: deliveredAt, next_retry_at: null, attempt_count: 2 });
@@ -69,7 +68,7 @@ describe('a late attempt recorded on a settled delivery', () => {
   it('keeps the first delivery time when another attempt delivers too', async () => {
     const deliveredAt = minutesAgo(2);
     await settle('dlv_rec_twice', 'delivered', deliveredAt);
-    await recordLateAttempt(ctx.db, keyOf('dlv_rec_twice'), attemptAt(2, minutesAgo(1), 200), { status: 'delivered' });
+    await recordAttempt(ctx.db, keyOf('dlv_rec_twice'), attemptAt(2, minutesAgo(1), 200), { status: 'delivered' });
 
     expect(await find('dlv_rec_twice')).toMatchObject({ status: 'delivered', delivered_at: deliveredAt, attempt_count: 2 });
   });
@@ -79,7 +78,7 @@ describe('a late attempt recorded on a settled delivery', () => {
       const id = `dlv_rec_${settled}_then_delivered`;
       await settle(id, settled, minutesAgo(2));
       const at = minutesAgo(1);
-      await recordLateAttempt(ctx.db, keyOf(id), attemptAt(2, at, 200), { status: 'delivered' });
+      await recordAttempt(ctx.db, keyOf(id), attemptAt(2, at, 200), { status: 'delivered' });
       expect(await find(id)).toMatchObject({ status: 'delivered', delivered_at: at, updated_at: at, attempt_count: 2 });
     }
   });
@@ -89,31 +88,31 @@ describe('a late attempt recorded on a settled delivery', () => {
       const id = `dlv_rec_${settled}_then_retrying`;
       const settledAt = minutesAgo(2);
       await settle(id, settled, settledAt);
-      await recordLateAttempt(ctx.db, keyOf(id), attemptAt(2, minutesAgo(1), 503), { status: 'retrying', nextRetryAt: new Date() });
+      await recordAttempt(ctx.db, keyOf(id), attemptAt(2, minutesAgo(1), 503), { status: 'retrying', nextRetryAt: new Date() });
       expect(await find(id)).toMatchObject({ status: settled, updated_at: settledAt, next_retry_at: null, attempt_count: 2 });
     }
   });
 
-  it('moves an open record, and a reopened one, to whatever the attempt says, late or not', async () => {
+  it('moves an open record, and a reopened one, to whatever the attempt says', async () => {
     const id = 'dlv_rec_open';
     await settle(id, 'retrying', minutesAgo(3));
     const failedAt = minutesAgo(2);
-    await recordLateAttempt(ctx.db, keyOf(id), attemptAt(2, failedAt, 503), { status: 'failed' });
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(2, failedAt, 503), { status: 'failed' });
     expect(await find(id)).toMatchObject({ status: 'failed', updated_at: failedAt, attempt_count: 2 });
 
-    // A redelivery reopens it (`pending`): the record is open again, and even a late
-    // attempt sets its status, a failure too.
+    // A redelivery reopens it (`pending`): the record is open again, and an attempt
+    // sets its status, a failure too.
     await reopenDeliveries(ctx.db, `evt_${id}`, [`wh_${id}`]);
     const next = new Date();
-    await recordLateAttempt(ctx.db, keyOf(id), attemptAt(3, next, 503), { status: 'retrying', nextRetryAt: next });
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(3, next, 503), { status: 'retrying', nextRetryAt: next });
     const record = await find(id);
     expect(record).toMatchObject({ status: 'retrying', next_retry_at: next, attempt_count: 3 });
     expect(record?.reopen_token).toBeUndefined();
   });
 
-  it('creates the record when a late attempt is the first one recorded', async () => {
+  it('creates the record on the first attempt recorded, whatever its outcome', async () => {
     const at = minutesAgo(1);
-    await recordLateAttempt(ctx.db, keyOf('dlv_rec_late_first'), attemptAt(1, at, 503), { status: 'retrying', nextRetryAt: at });
+    await recordAttempt(ctx.db, keyOf('dlv_rec_late_first'), attemptAt(1, at, 503), { status: 'retrying', nextRetryAt: at });
     expect(await find('dlv_rec_late_first')).toMatchObject({ status: 'retrying', created_at: at, attempt_count: 1, event_id: 'evt_dlv_rec_late_first' });
   });
 });
