@@ -56,6 +56,11 @@ const FINDINGS = [
     ' repeated attempt now reads its delivery\'s record first and sends nothing that its run delivered' +
     ' (activities/deliver.ts); the same seed then counted 12. An attempt whose worker dies between the' +
     ' receiver\'s 2xx and the record is still sent again.',
+  'The MongoDB stand-in scanned the whole collection, holding its lock, for any query naming `_id` beside' +
+    ' other fields: at 30,000 events, marking started events `dispatched` (`{_id: {$in: ids}, status:' +
+    ' \'pending\'}`) took about 17 ms a write. It now reads such queries from the `_id` index, as MongoDB does' +
+    ' (tools/mongo-standin/IdLookupIndex.java). With the same seed, the run of 19:19 UTC answered 17,627' +
+    ' deliveries by the last insert (15,618 before) and took 9.5 min (10 before).',
 ];
 
 const n = (value: number) => value.toLocaleString('en-US');
