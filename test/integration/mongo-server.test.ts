@@ -44,7 +44,9 @@ async function expectIdQueriesWithConditions(c: Collection<StatusDoc>): Promise<
   ).rejects.toMatchObject({ code: 11000 });
   expect(await c.findOne({ _id: 'c' })).toEqual({ _id: 'c', status: 'done' });
   expect((await c.deleteMany({ _id: { $in: ['a', 'b'] }, status: 'pending' })).deletedCount).toBe(1);
-  expect(ids(await c.find({}).toArray()).sort()).toEqual(['a', 'c']);
+  expect(ids(await c.find({ _id: { $in: ['a', 'b', 'c'] } }).toArray()).sort()).toEqual(['a', 'c']);
+  // A regular expression is not an id to look up: the query matches as MongoDB's would.
+  expect(ids(await c.find({ _id: { $in: [/^c/] }, status: 'done' }).toArray())).toEqual(['c']);
 }
 
 describe('mongo stand-in, memory backend', () => {
@@ -284,18 +286,13 @@ describe('mongo stand-in, h2 backend', () => {
     }
   }, START_TIMEOUT);
 
-  it('reads and writes by _id with further conditions, after a restart too', async () => {
+  it('reads and writes by _id with further conditions on a collection reopened after a restart', async () => {
+    // H2 keeps documents in id order, so a scan would return them in that order too: this
+    // checks what the queries answer, on the `_id` index the restart reopened.
     const dir = mkdtempSync(join(tmpdir(), 'hookrelay-standin-h2-ids-'));
     try {
       await withServer(dir, (c) => c.insertOne({ key: 'opened before' }));
-      const server = await startMongoStandin({ backend: 'h2', dataDir: dir });
-      const client = await new MongoClient(server.url, { serverSelectionTimeoutMS: 5_000 }).connect();
-      try {
-        await expectIdQueriesWithConditions(client.db('standin_test').collection<StatusDoc>('by_id'));
-      } finally {
-        await client.close();
-        await server.stop();
-      }
+      await withServer(dir, (c) => expectIdQueriesWithConditions(c as unknown as Collection<StatusDoc>));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
