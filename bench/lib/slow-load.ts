@@ -48,8 +48,8 @@ export async function insertSlowEvents(
  * When (performance.now()) the `count` events listed in `inserted` (as insertSlowEvents
  * lists them) had all left `pending`, i.e. the dispatcher had started their workflows;
  * undefined if `signal` stops the watch first. Polls twice a second, and asks only about
- * the events not yet seen to leave `pending`, by id: the watch costs the MongoDB server
- * the same at any size of the collection, as little as the product's own reads by id.
+ * the events not yet seen to leave `pending`, by their ids: what a poll costs the MongoDB
+ * server depends on how many those are, not on the size of the collection.
  */
 export async function whenAllLeftPending(
   db: Db,

@@ -88,30 +88,34 @@ const statusAfter = (attempt: DeliveryAttempt, outcome: RecordedOutcome) => ({
 
 /**
  * One write per attempt: creates the record on the first one, appends afterwards. An
- * attempt can end after its delivery was settled (one of a first round that timed out,
- * racing the workflow's own attempt): a settled record (`delivered`, `failed`,
- * `canceled`) keeps its status, the attempt is logged, and it moves the record only to
- * `delivered`, which is what the receiver saw. Every filter names the `_id`, which
+ * attempt can end after its own run settled the delivery (one of a first round that
+ * timed out, racing the workflow's own attempt): the settled record (`delivered`,
+ * `failed`, `canceled`) keeps its status, the attempt is logged, and it moves the record
+ * only to `delivered`, which is what the receiver saw. A run with no attempt on the
+ * record yet writes through: a redelivery whose start timed out had its records put back
+ * as they were, and may have started after all. Every filter names the `_id`, which
  * MongoDB (and the stand-in) answers from its index.
  */
 export async function recordAttempt(db: Db, key: DeliveryKey, attempt: DeliveryAttempt, outcome: RecordedOutcome): Promise<void> {
+  const writable = {
+    _id: key.deliveryId,
+    $or: [{ status: { $nin: [...FINAL_DELIVERY_STATUSES] } }, { 'attempts.run': { $ne: attempt.run } }],
+  };
+  const update = {
+    $set: statusAfter(attempt, outcome),
+    ...loggedAttempt(attempt),
+    // A run has the record now: no redelivery that failed to start may put it back.
+    $unset: { reopen_token: '' as const, reopened_from: '' as const },
+  };
   try {
-    await deliveriesCollection(db).updateOne(
-      { _id: key.deliveryId, status: { $nin: [...FINAL_DELIVERY_STATUSES] } },
-      {
-        $setOnInsert: createdWith(key, attempt.at),
-        $set: statusAfter(attempt, outcome),
-        ...loggedAttempt(attempt),
-        // A run has the record now: no redelivery that failed to start may put it back.
-        $unset: { reopen_token: '', reopened_from: '' },
-      },
-      { upsert: true },
-    );
+    await deliveriesCollection(db).updateOne(writable, { ...update, $setOnInsert: createdWith(key, attempt.at) }, { upsert: true });
     return;
   } catch (error) {
-    // The record exists and is settled: the upsert collides with it.
+    // The record exists: settled, or created meanwhile by a concurrent attempt (MongoDB
+    // does not retry such an upsert), in which case the write goes through now.
     if ((error as { code?: number }).code !== 11000) throw error;
   }
+  if ((await deliveriesCollection(db).updateOne(writable, update)).matchedCount > 0) return;
   if (outcome.status === 'delivered') {
     const { matchedCount } = await deliveriesCollection(db).updateOne(
       { _id: key.deliveryId, status: { $ne: 'delivered' } },
@@ -129,7 +133,6 @@ export async function recordAttempt(db: Db, key: DeliveryKey, attempt: DeliveryA
  * It asks the attempt log, not the status, which a redelivery's reopen resets.
  */
 export async function deliveredInRun(db: Db, deliveryId: string, runId: string): Promise<boolean> {
-  // By id alone, checked here: the stand-in reads the whole collection for any other filter.
   const record = await deliveriesCollection(db).findOne({ _id: deliveryId }, { projection: { 'attempts.run': 1, 'attempts.error': 1 } });
   // A delivered attempt is the only kind logged without an error.
   return (record?.attempts ?? []).some((attempt) => attempt.run === runId && attempt.error === null);

@@ -110,6 +110,20 @@ describe('an attempt recorded on a settled delivery', () => {
     expect(record?.reopen_token).toBeUndefined();
   });
 
+  it('lets a run with no attempt on a settled record write through: a redelivery put back, then started after all', async () => {
+    for (const settled of ['delivered', 'failed'] as const) {
+      const id = `dlv_rec_${settled}_then_other_run`;
+      await settle(id, settled, minutesAgo(2));
+      const next = new Date();
+      await recordAttempt(ctx.db, keyOf(id), attemptAt(1, next, 503, 'run_2'), { status: 'retrying', nextRetryAt: next });
+      expect(await find(id)).toMatchObject({ status: 'retrying', next_retry_at: next, updated_at: next, attempt_count: 2 });
+      // Settled by that run now: its own later attempt is only logged.
+      await recordAttempt(ctx.db, keyOf(id), attemptAt(2, next, 503, 'run_2'), { status: 'failed' });
+      await recordAttempt(ctx.db, keyOf(id), attemptAt(3, next, 503, 'run_2'), { status: 'retrying', nextRetryAt: new Date() });
+      expect(await find(id)).toMatchObject({ status: 'failed', attempt_count: 4 });
+    }
+  });
+
   it('creates the record on the first attempt recorded, whatever its outcome', async () => {
     const at = minutesAgo(1);
     await recordAttempt(ctx.db, keyOf('dlv_rec_late_first'), attemptAt(1, at, 503), { status: 'retrying', nextRetryAt: at });

@@ -185,8 +185,9 @@ describe('first round: resolve, first attempts and outcome in one local activity
     const eventId = await emitTestEvent(ctx);
     await slow.waitFor(1, 30_000);
     // While the receiver holds the round's attempt, the round times out and the delivery
-    // is settled elsewhere, as by a workflow that went on without the round.
+    // is settled elsewhere, as by this run's workflow, which went on without the round.
     const deliveryId = deliveryIdFor(eventId, webhook._id, 0);
+    const { runId } = await ctx.client.workflow.getHandle(eventId).describe();
     const settledAt = new Date();
     await deliveriesCollection(ctx.db).insertOne({
       _id: deliveryId,
@@ -197,8 +198,10 @@ describe('first round: resolve, first attempts and outcome in one local activity
       channel_index: 0,
       channel: 'webhook',
       status: 'canceled',
-      attempts: [],
-      attempt_count: 0,
+      attempts: [
+        { n: 1, at: settledAt, status_code: null, duration_ms: 0, error: 'webhook_inactive', error_message: 'webhook is inactive', response_excerpt: null, run: runId },
+      ],
+      attempt_count: 1,
       next_retry_at: null,
       delivered_at: null,
       created_at: settledAt,
@@ -207,14 +210,14 @@ describe('first round: resolve, first attempts and outcome in one local activity
     roundTimedOut.abort();
     const record = await eventually(async () => {
       const r = await deliveriesCollection(ctx.db).findOne({ _id: deliveryId });
-      return r && r.attempt_count >= 1 ? r : undefined;
+      return r && r.attempt_count >= 2 ? r : undefined;
     }, 30_000, 'the late attempt recorded');
-    expect(record).toMatchObject({ status: 'canceled', updated_at: settledAt, next_retry_at: null, attempt_count: 1 });
-    expect(record.attempts.map((a) => a.status_code)).toEqual([503]);
+    expect(record).toMatchObject({ status: 'canceled', updated_at: settledAt, next_retry_at: null, attempt_count: 2 });
+    expect(record.attempts.map((a) => a.status_code)).toEqual([null, 503]);
     // This workflow still got the round's result (only the signal was aborted): it carries
-    // the failed attempt on as usual, and its retry, which is not late, delivers.
+    // the failed attempt on as usual, and its retry delivers, which moves the record to delivered.
     await ctx.client.workflow.getHandle(eventId).result();
-    expect(await deliveriesCollection(ctx.db).findOne({ _id: deliveryId })).toMatchObject({ status: 'delivered', attempt_count: 2 });
+    expect(await deliveriesCollection(ctx.db).findOne({ _id: deliveryId })).toMatchObject({ status: 'delivered', attempt_count: 3 });
   });
 
   it('hands an attempt that got no attempt slot in time back to the workflow, which sends it once', async () => {
