@@ -60,8 +60,9 @@ const FINDINGS = [
     ' other fields: marking started events `dispatched` (`{_id: {$in: ids}, status: \'pending\'}`) took' +
     ' about 3.5 ms a write at 4,000 events, and more as the collection grew (10,000 events here). It now' +
     ' reads such queries from the `_id` index, as MongoDB does (tools/mongo-standin/IdLookupIndex.java).' +
-    ' One run each with the same seed: the run of 19:19 UTC (at 663e2af) answered 17,627 deliveries by' +
-    ' the last insert and took 9.5 min; the run of 18:14 (at b5dfbbf) answered 15,618 and took 10.',
+    ' With the same seed, the runs at 663e2af (19:19 UTC) and 4964464 (20:12) answered 17,627 and 18,662' +
+    ' deliveries by the last insert and took 9.5 and 9 min; the run at b5dfbbf (18:14) answered 15,618 and' +
+    ' took 10.',
 ];
 
 const n = (value: number) => value.toLocaleString('en-US');
@@ -96,7 +97,9 @@ export function renderScorecard(source: string, r: ChaosResult): string {
   row('Faults injected', `${n(controllerFaults + receiverFaults)}: ${controllerFaults} process kills and server restarts, ${n(receiverFaults)} faulty receiver answers (table below)`);
   row('**Lost** (must be 0)', `**${n(r.lost)}** (event, subscriber) pairs never answered 2xx`);
   row('**Stuck** (must be 0)', `**${n(r.stuck.total)}**: ${r.stuck.events} events pending or dispatched, ${r.stuck.deliveries} deliveries unsettled, ${r.stuck.openWorkflows < 0 ? 'open workflows not counted' : `${r.stuck.openWorkflows} workflows still running`}`);
-  row('Duplicates (at-least-once)', `${n(r.duplicates.deliveries)} deliveries answered 2xx more than once (${pct(r.duplicates.deliveries, r.deliveries.expected)}; ${n(r.duplicates.extraAnswers)} extra answers)`);
+  const duplicated = r.duplicates.deliveries === 1 ? 'delivery' : 'deliveries';
+  const extra = r.duplicates.extraAnswers === 1 ? 'answer' : 'answers';
+  row('Duplicates (at-least-once)', `${n(r.duplicates.deliveries)} ${duplicated} answered 2xx more than once (${pct(r.duplicates.deliveries, r.deliveries.expected)}; ${n(r.duplicates.extraAnswers)} extra ${extra})`);
   row('Settled', `every event \`${Object.keys(r.events.byStatus).join('`, `')}\`, every delivery \`${Object.keys(r.deliveries.byStatus).join('`, `')}\`, ${r.settleS} s after faults stopped`);
   const latency = (l: LatencySummary) =>
     `p50 ${l.p50S.toFixed(1)} s, p95 ${l.p95S.toFixed(1)} s, p99 ${l.p99S.toFixed(1)} s, max ${l.maxS.toFixed(1)} s`;
