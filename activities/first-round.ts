@@ -20,7 +20,7 @@ const SLOT_RETRY_MS = 1_000;
 
 export interface FirstRoundDeps {
   resolveTargets: (input: DeliverEventInput) => Promise<DeliveryTarget[]>;
-  /** One attempt, recorded so that one ending after its delivery was settled leaves it settled. */
+  /** One attempt; one that ends after its own run settled the delivery leaves the record settled. */
   attempt: (input: DeliverInput, attemptNumber: number) => Promise<DeliverResult>;
   finalizeEvent: (input: FinalizeEventInput) => Promise<void>;
   /** The process's bound on attempts in flight. */
