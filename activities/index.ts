@@ -34,8 +34,6 @@ export interface ActivityDependencies {
   attemptSlots?: AttemptSlots;
   /** How long a first round's attempt waits for one of those slots (FIRST_ROUND_SLOT_WAIT_MS). */
   firstRoundSlotWaitMs?: number;
-  /** Stands in for every round's own cancellation, which aborts only when a round times out (after a minute). */
-  firstRoundCancellation?: AbortSignal;
   /** Shared with the dispatcher when both run in one process: it fills it as it starts events. */
   events?: RecentEvents;
   now?: () => Date;
@@ -69,7 +67,6 @@ export function createActivities(deps: ActivityDependencies) {
       finalizeEvent,
       slots: deps.attemptSlots ?? new AttemptSlots(DEFAULT_ATTEMPT_SLOTS),
       ...(deps.firstRoundSlotWaitMs === undefined ? {} : { slotWaitMs: deps.firstRoundSlotWaitMs }),
-      ...(deps.firstRoundCancellation === undefined ? {} : { cancellation: deps.firstRoundCancellation }),
     }),
     resolveTargets,
     deliver: createDeliverActivity(deliverDeps),

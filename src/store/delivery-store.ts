@@ -101,9 +101,11 @@ export async function recordAttempt(db: Db, key: DeliveryKey, attempt: DeliveryA
     _id: key.deliveryId,
     $or: [{ status: { $nin: [...FINAL_DELIVERY_STATUSES] } }, { 'attempts.run': { $ne: attempt.run } }],
   };
+  const status = statusAfter(attempt, outcome);
+  const logged = loggedAttempt(attempt);
   const update = {
-    $set: statusAfter(attempt, outcome),
-    ...loggedAttempt(attempt),
+    $set: status,
+    ...logged,
     // A run has the record now: no redelivery that failed to start may put it back.
     $unset: { reopen_token: '' as const, reopened_from: '' as const },
   };
@@ -119,12 +121,12 @@ export async function recordAttempt(db: Db, key: DeliveryKey, attempt: DeliveryA
   if (outcome.status === 'delivered') {
     const { matchedCount } = await deliveriesCollection(db).updateOne(
       { _id: key.deliveryId, status: { $ne: 'delivered' } },
-      { $set: statusAfter(attempt, outcome), ...loggedAttempt(attempt) },
+      { $set: status, ...logged },
     );
     if (matchedCount > 0) return;
   }
   // Delivered already, or settled otherwise and this attempt did not deliver: log it only.
-  await deliveriesCollection(db).updateOne({ _id: key.deliveryId }, loggedAttempt(attempt));
+  await deliveriesCollection(db).updateOne({ _id: key.deliveryId }, logged);
 }
 
 /**
