@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
+import type { AttemptsInFlight } from '../src/delivery/attempts-in-flight';
 import type { ChannelSenders, ChannelAttemptResult } from '../src/delivery/channel-sender';
 import type { DeliverResult, DeliveryTarget } from '../src/domain/delivery-plan';
 import type { EndpointBreaker } from '../src/delivery/endpoint-breaker';
@@ -38,6 +39,8 @@ export interface DeliverDeps {
   now: () => Date;
   events: RecentEvents;
   resolved: ResolvedWebhooks;
+  /** Makes this process's attempts at one delivery in one run one at a time. */
+  inFlight: AttemptsInFlight;
   /** Bounds attempts in flight per (webhook, channel) in this process. */
   limiter?: EndpointLimiter;
   /** Tells a workflow that a slot of the endpoint its deferred attempt is queued for freed up. */
@@ -70,34 +73,42 @@ export function createDeliverActivity(deps: DeliverDeps) {
  */
 export function createDeliveryAttempt(deps: DeliverDeps) {
   return async function attempt(input: DeliverInput, attemptNumber: number): Promise<DeliverResult> {
-    const { target } = input;
-    const info = Context.current().info;
-    const endpoint = `${target.webhookId}#${target.channelIndex}`;
-    // The endpoint's limit is checked before anything is read: an attempt that finds it
-    // full should cost next to nothing. One ticket per delivery and run: a deferred
-    // attempt that comes back keeps its place in the endpoint's queue.
-    const run = info.workflowExecution;
-    const ticket = run ? `${run.runId}/${target.deliveryId}` : target.deliveryId;
-    const release = deps.limiter?.tryAcquire(endpoint, ticket);
-    if (deps.limiter && !release) {
-      const { notifyTurn } = deps;
-      const turn = notifyTurn && run && { ticket, notify: () => notifyTurn(run, target.deliveryId) };
-      const { waitMs, queued } = deps.limiter.defer(endpoint, target.attemptTimeoutMs, turn);
-      if (queued) return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs: waitMs, queued };
-      // Jitter, so attempts deferred together do not all come back in the same instant.
-      const retryInMs = Math.round(waitMs * (0.9 + Math.random() * 0.2));
-      return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
-    }
-    try {
-      // An attempt made again because its result was lost (its workflow task was
-      // rejected, its worker died) sends nothing if the one before it delivered.
-      const repeated = input.mayBeDelivered || (!info.isLocal && info.attempt > 1);
-      if (repeated && run && (await deliveredInRun(deps.db, target.deliveryId, run.runId))) return { outcome: 'delivered' };
-      return await attemptDelivery(deps, input, attemptNumber, endpoint, release);
-    } finally {
-      release?.(false); // a no-op when the send released it already
-    }
+    // One ticket per delivery and run: a deferred attempt that comes back keeps its place
+    // in the endpoint's queue. A repeat of an attempt still out here (its round failed or
+    // timed out meanwhile) waits for it, so that the record then says whether it delivered.
+    const run = Context.current().info.workflowExecution;
+    const ticket = run ? `${run.runId}/${input.target.deliveryId}` : input.target.deliveryId;
+    return deps.inFlight.oneAtATime(ticket, () => attemptOnce(deps, input, attemptNumber, ticket));
   };
+}
+
+/** One attempt, with no other attempt of its delivery and run out in this process. */
+async function attemptOnce(deps: DeliverDeps, input: DeliverInput, attemptNumber: number, ticket: string): Promise<DeliverResult> {
+  const { target } = input;
+  const info = Context.current().info;
+  const run = info.workflowExecution;
+  const endpoint = `${target.webhookId}#${target.channelIndex}`;
+  // The endpoint's limit is checked before anything is read: an attempt that finds it
+  // full should cost next to nothing.
+  const release = deps.limiter?.tryAcquire(endpoint, ticket);
+  if (deps.limiter && !release) {
+    const { notifyTurn } = deps;
+    const turn = notifyTurn && run && { ticket, notify: () => notifyTurn(run, target.deliveryId) };
+    const { waitMs, queued } = deps.limiter.defer(endpoint, target.attemptTimeoutMs, turn);
+    if (queued) return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs: waitMs, queued };
+    // Jitter, so attempts deferred together do not all come back in the same instant.
+    const retryInMs = Math.round(waitMs * (0.9 + Math.random() * 0.2));
+    return { outcome: 'deferred', attemptsUsed: attemptNumber - 1, retryInMs };
+  }
+  try {
+    // An attempt made again because its result was lost (its workflow task was
+    // rejected, its worker died) sends nothing if the one before it delivered.
+    const repeated = input.mayBeDelivered || (!info.isLocal && info.attempt > 1);
+    if (repeated && run && (await deliveredInRun(deps.db, target.deliveryId, run.runId))) return { outcome: 'delivered' };
+    return await attemptDelivery(deps, input, attemptNumber, endpoint, release);
+  } finally {
+    release?.(false); // a no-op when the send released it already
+  }
 }
 
 /** The attempt itself, holding a slot of its endpoint (`release` frees it once the receiver answered). */

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import { AttemptSlots, DEFAULT_ATTEMPT_SLOTS } from '../src/delivery/attempt-slots';
+import { AttemptsInFlight } from '../src/delivery/attempts-in-flight';
 import type { ChannelAttemptResult, ChannelSenders } from '../src/delivery/channel-sender';
 import type { EndpointBreaker } from '../src/delivery/endpoint-breaker';
 import type { EndpointLimiter } from '../src/delivery/endpoint-limiter';
@@ -52,6 +53,7 @@ export function createActivities(deps: ActivityDependencies) {
     now,
     events,
     resolved,
+    inFlight: new AttemptsInFlight(),
     limiter: deps.limiter,
     notifyTurn: deps.notifyTurn,
     breaker: deps.breaker,

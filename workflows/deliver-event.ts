@@ -177,8 +177,8 @@ async function deliverTarget(
     try {
       // A local attempt may repeat one whose result was lost (its task was rejected for a
       // signal that came meanwhile, or its worker died), or one that a round which failed
-      // as a whole had made. It checks the record before sending; an attempt of a
-      // timed-out round that is still out when it checks can still go out as well.
+      // as a whole had made. It checks the record before sending, once any attempt of
+      // the round still out in this worker has ended (activities/deliver.ts).
       const input = { eventId, target, mayBeDelivered: true, ...(attemptsMade > 0 ? { attemptOffset: attemptsMade } : {}) };
       if (first) {
         // Made already: a turn signalled while the round ran is kept for the next attempt.

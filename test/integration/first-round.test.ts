@@ -175,6 +175,22 @@ describe('first round: resolve, first attempts and outcome in one local activity
     expect(deliveries.map((d) => [d.status, d.attempt_count])).toEqual([['delivered', 1], ['delivered', 1]]);
   });
 
+  it('does not send again, step by step, an attempt of a failed round that is still out', async () => {
+    // Both receivers hold their request 3 s; the round fails 1 s in, while its first
+    // attempt is still out, and the workflow goes on step by step at once.
+    const { ctx } = await setUp({ attemptSlots: new SecondSlotFails(DEFAULT_ATTEMPT_SLOTS) });
+    const slow = await Promise.all([0, 1].map(() => startReceiver([], { status: 200, delayMs: 3_000 })));
+    receivers.push(...slow);
+    for (const receiver of slow) await createWebhook(ctx, { url: receiver.url });
+    const eventId = await emitTestEvent(ctx);
+    expect((await finished(ctx, eventId)).status).toBe('delivered');
+    expect(await localActivities(ctx, eventId)).toEqual(['deliverFirstRound', 'resolveTargets', 'deliver', 'deliver', 'finalizeEvent']);
+    // The step-by-step attempt waited for the round's, found it delivered and sent nothing.
+    expect(slow.map((receiver) => receiver.requests.length)).toEqual([1, 1]);
+    const deliveries = await deliveriesCollection(ctx.db).find({ event_id: eventId }).toArray();
+    expect(deliveries.map((d) => [d.status, d.attempt_count])).toEqual([['delivered', 1], ['delivered', 1]]);
+  });
+
   it('logs an attempt that ends after its run settled the delivery, without changing the status', async () => {
     const { ctx } = await setUp();
     const slow = await startReceiver([{ status: 503, delayMs: 1_500 }], 200);
