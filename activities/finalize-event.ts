@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import { summarizeOutcome, type DeliveryTarget, type EventOutcome, type TargetOutcome } from '../src/domain/delivery-plan';
 import { findEventDeliveries, settleDelivery } from '../src/store/delivery-store';
@@ -34,6 +35,8 @@ export function createFinalizeEventActivity(deps: { db: Db; now: () => Date; eve
     }
     const event = await deps.events.load(deps.db, input.eventId);
     if (!event) return;
+    // A delivery a later redelivery has taken over is that run's to settle.
+    const run = Context.current().info.workflowExecution?.runId ?? null;
     await Promise.all(
       input.unsettled.map(({ target, outcome }) =>
         settleDelivery(
@@ -49,6 +52,7 @@ export function createFinalizeEventActivity(deps: { db: Db; now: () => Date; eve
           },
           outcome,
           now,
+          run,
         ),
       ),
     );

@@ -41,6 +41,11 @@ export interface DeliveryDocument {
   delivered_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  /**
+   * The run whose attempt (or settle) set the status; null once a redelivery reopened the
+   * record, until its run writes. Absent on records written before it was kept.
+   */
+  status_run?: string | null;
   /** Set by the redelivery that reopened the record last, so that only it can put the record back. */
   reopen_token?: string;
   /** What that redelivery would put back: the record before the reopens whose runs have not started. */
@@ -84,23 +89,38 @@ const statusAfter = (attempt: DeliveryAttempt, outcome: RecordedOutcome) => ({
   next_retry_at: outcome.nextRetryAt ?? null,
   updated_at: attempt.at,
   ...(outcome.status === 'delivered' ? { delivered_at: attempt.at } : {}),
+  ...(attempt.run === null ? {} : { status_run: attempt.run }),
 });
+
+const OPEN = { status: { $nin: [...FINAL_DELIVERY_STATUSES] } };
+
+/**
+ * The record, if an attempt of `run` may set its status: an open one whose status this
+ * run set (or whose status no run has claimed: written before runs were kept), or one
+ * this run has no attempt on yet (a redelivery's first, even over a settled record).
+ */
+function writableBy(deliveryId: string, run: string | null) {
+  if (run === null) return { _id: deliveryId, $or: [OPEN, { 'attempts.run': { $ne: run } }] };
+  return {
+    _id: deliveryId,
+    $or: [{ ...OPEN, status_run: run }, { ...OPEN, status_run: { $exists: false } }, { 'attempts.run': { $ne: run } }],
+  };
+}
 
 /**
  * One write per attempt: creates the record on the first one, appends afterwards. An
  * attempt can end after its own run settled the delivery (one of a first round that
- * timed out, racing the workflow's own attempt): the settled record (`delivered`,
- * `failed`, `canceled`) keeps its status, the attempt is logged, and it moves the record
- * only to `delivered`, which is what the receiver saw. A run with no attempt on the
- * record yet writes through: a redelivery whose start timed out had its records put back
- * as they were, and may have started after all. Every filter names the `_id`, which
- * MongoDB (and the stand-in) answers from its index.
+ * timed out, on another worker than the workflow's own attempt): the settled record
+ * (`delivered`, `failed`, `canceled`) keeps its status, the attempt is logged, and it
+ * moves the record only to `delivered`, which is what the receiver saw. So does an
+ * attempt of an earlier run once a redelivery reopened the record: its status is the
+ * redelivery's. A run with no attempt on the record yet writes through: a redelivery
+ * whose start timed out had its records put back as they were, and may have started
+ * after all. Every filter names the `_id`, which MongoDB (and the stand-in) answers from
+ * its index.
  */
 export async function recordAttempt(db: Db, key: DeliveryKey, attempt: DeliveryAttempt, outcome: RecordedOutcome): Promise<void> {
-  const writable = {
-    _id: key.deliveryId,
-    $or: [{ status: { $nin: [...FINAL_DELIVERY_STATUSES] } }, { 'attempts.run': { $ne: attempt.run } }],
-  };
+  const writable = writableBy(key.deliveryId, attempt.run);
   const status = statusAfter(attempt, outcome);
   const logged = loggedAttempt(attempt);
   const update = {
@@ -119,10 +139,8 @@ export async function recordAttempt(db: Db, key: DeliveryKey, attempt: DeliveryA
   }
   if ((await deliveriesCollection(db).updateOne(writable, update)).matchedCount > 0) return;
   if (outcome.status === 'delivered') {
-    const { matchedCount } = await deliveriesCollection(db).updateOne(
-      { _id: key.deliveryId, status: { $ne: 'delivered' } },
-      { $set: status, ...logged },
-    );
+    // The receiver has it: no redelivery that fails to start may put the record back either.
+    const { matchedCount } = await deliveriesCollection(db).updateOne({ _id: key.deliveryId, status: { $ne: 'delivered' } }, update);
     if (matchedCount > 0) return;
   }
   // Delivered already, or settled otherwise and this attempt did not deliver: log it only.
@@ -142,28 +160,36 @@ export async function deliveredInRun(db: Db, deliveryId: string, runId: string):
 
 /**
  * Marks a delivery final when its retries ran out without the activity getting a
- * chance to say so (schedule-to-close timeout). Never downgrades a settled record.
+ * chance to say so (schedule-to-close timeout). Never downgrades a settled record, and
+ * leaves one that another run has taken over (a redelivery) to that run.
  */
 export async function settleDelivery(
   db: Db,
   key: DeliveryKey,
   status: DeliveryStatus,
   now = new Date(),
+  run: string | null = null,
 ): Promise<void> {
   try {
-    await settleOpenDelivery(db, key, status, now);
+    await settleOpenDelivery(db, key, status, now, run);
   } catch (error) {
-    // The record exists and is already final: the upsert collides with it, nothing to do.
+    // The record exists and is final, or another run's: the upsert collides with it, nothing to do.
     if ((error as { code?: number }).code !== 11000) throw error;
   }
 }
 
-async function settleOpenDelivery(db: Db, key: DeliveryKey, status: DeliveryStatus, now: Date): Promise<void> {
+async function settleOpenDelivery(db: Db, key: DeliveryKey, status: DeliveryStatus, now: Date, run: string | null): Promise<void> {
+  // This run's, unclaimed, or reopened for a redelivery that has no attempt on it yet
+  // (a redelivery's run settles it without having recorded one).
+  const ours =
+    run === null
+      ? {}
+      : { $or: [{ status_run: run }, { status_run: { $exists: false } }, { status_run: null, 'attempts.run': { $ne: run } }] };
   await deliveriesCollection(db).updateOne(
-    { _id: key.deliveryId, status: { $nin: [...FINAL_DELIVERY_STATUSES] } },
+    { _id: key.deliveryId, ...OPEN, ...ours },
     {
       $setOnInsert: { ...createdWith(key, now), attempts: [], attempt_count: 0, delivered_at: null },
-      $set: { status, next_retry_at: null, updated_at: now },
+      $set: { status, next_retry_at: null, updated_at: now, ...(run === null ? {} : { status_run: run }) },
       $unset: { reopen_token: '', reopened_from: '' },
     },
     { upsert: true },
@@ -175,6 +201,7 @@ export interface ReopenedState {
   status: DeliveryStatus;
   next_retry_at: Date | null;
   updated_at: Date;
+  status_run?: string | null;
 }
 
 /** What a reopened delivery was before, so that a redelivery that could not start can put it back. */
@@ -199,7 +226,7 @@ export async function reopenDeliveries(db: Db, eventId: string, webhookIds?: rea
   const found = await deliveriesCollection(db)
     .find(
       { event_id: eventId, ...(webhookIds ? { webhook_id: { $in: [...webhookIds] } } : {}) },
-      { projection: { _id: 1, status: 1, next_retry_at: 1, updated_at: 1, reopen_token: 1, reopened_from: 1 } },
+      { projection: { _id: 1, status: 1, next_retry_at: 1, updated_at: 1, status_run: 1, reopen_token: 1, reopened_from: 1 } },
     )
     .toArray();
   const token = randomUUID();
@@ -208,16 +235,24 @@ export async function reopenDeliveries(db: Db, eventId: string, webhookIds?: rea
       _id: record._id,
       ...(record.reopen_token && record.reopened_from
         ? record.reopened_from
-        : { status: record.status, next_retry_at: record.next_retry_at, updated_at: record.updated_at }),
+        : {
+            status: record.status,
+            next_retry_at: record.next_retry_at,
+            updated_at: record.updated_at,
+            ...(record.status_run === undefined ? {} : { status_run: record.status_run }),
+          }),
     }),
   );
   if (before.length === 0) return { token, before };
-  // Only the records read above: those are the ones this redelivery can put back.
+  // Only the records read above: those are the ones this redelivery can put back. The
+  // status is nobody's until the redelivery's run writes: earlier runs only log attempts.
   await deliveriesCollection(db).bulkWrite(
     before.map(({ _id, ...state }) => ({
       updateOne: {
         filter: { _id },
-        update: { $set: { status: 'pending' as const, next_retry_at: null, updated_at: now, reopen_token: token, reopened_from: state } },
+        update: {
+          $set: { status: 'pending' as const, next_retry_at: null, updated_at: now, status_run: null, reopen_token: token, reopened_from: state },
+        },
       },
     })),
     { ordered: false },
@@ -238,8 +273,17 @@ export async function restoreReopenedDeliveries(db: Db, reopened: Reopened) {
       updateOne: {
         filter: { _id: record._id, reopen_token: reopened.token, status: 'pending' as const },
         update: {
-          $set: { status: record.status, next_retry_at: record.next_retry_at, updated_at: record.updated_at },
-          $unset: { reopen_token: '' as const, reopened_from: '' as const },
+          $set: {
+            status: record.status,
+            next_retry_at: record.next_retry_at,
+            updated_at: record.updated_at,
+            ...(record.status_run === undefined ? {} : { status_run: record.status_run }),
+          },
+          $unset: {
+            reopen_token: '' as const,
+            reopened_from: '' as const,
+            ...(record.status_run === undefined ? { status_run: '' as const } : {}),
+          },
         },
       },
     })),

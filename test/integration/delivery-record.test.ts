@@ -4,6 +4,8 @@ import {
   deliveriesCollection,
   recordAttempt,
   reopenDeliveries,
+  restoreReopenedDeliveries,
+  settleDelivery,
   type DeliveryAttempt,
   type DeliveryKey,
   type DeliveryStatus,
@@ -100,13 +102,13 @@ describe('an attempt recorded on a settled delivery', () => {
     await recordAttempt(ctx.db, keyOf(id), attemptAt(2, failedAt, 503), { status: 'failed' });
     expect(await find(id)).toMatchObject({ status: 'failed', updated_at: failedAt, attempt_count: 2 });
 
-    // A redelivery reopens it (`pending`): the record is open again, and an attempt
-    // sets its status, a failure too.
+    // A redelivery reopens it (`pending`): the record is open again, and an attempt of
+    // the redelivery's run sets its status, a failure too.
     await reopenDeliveries(ctx.db, `evt_${id}`, [`wh_${id}`]);
     const next = new Date();
-    await recordAttempt(ctx.db, keyOf(id), attemptAt(3, next, 503), { status: 'retrying', nextRetryAt: next });
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(3, next, 503, 'run_2'), { status: 'retrying', nextRetryAt: next });
     const record = await find(id);
-    expect(record).toMatchObject({ status: 'retrying', next_retry_at: next, attempt_count: 3 });
+    expect(record).toMatchObject({ status: 'retrying', next_retry_at: next, attempt_count: 3, status_run: 'run_2' });
     expect(record?.reopen_token).toBeUndefined();
   });
 
@@ -128,6 +130,87 @@ describe('an attempt recorded on a settled delivery', () => {
     const at = minutesAgo(1);
     await recordAttempt(ctx.db, keyOf('dlv_rec_late_first'), attemptAt(1, at, 503), { status: 'retrying', nextRetryAt: at });
     expect(await find('dlv_rec_late_first')).toMatchObject({ status: 'retrying', created_at: at, attempt_count: 1, event_id: 'evt_dlv_rec_late_first' });
+  });
+});
+
+/**
+ * A redelivery can start while the event's first run still retries the delivery: once
+ * it reopened the record, the status is the redelivery's, and the earlier run's attempts
+ * are only logged (a 2xx still moves the record to delivered: the receiver has it).
+ */
+describe('an earlier run on a record a redelivery reopened', () => {
+  const find = (id: string) => deliveriesCollection(ctx.db).findOne({ _id: id });
+  const retrying = (at: Date) => ({ status: 'retrying' as const, nextRetryAt: at });
+
+  async function reopened(id: string) {
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(1, new Date(), 503, 'run_first'), retrying(new Date()));
+    return reopenDeliveries(ctx.db, `evt_${id}`, [`wh_${id}`]);
+  }
+
+  it('leaves the reopened record pending for the redelivery, and logs the attempt', async () => {
+    const id = 'dlv_reopen_late_failure';
+    await reopened(id);
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(2, new Date(), 503, 'run_first'), { status: 'failed' });
+    const record = await find(id);
+    expect(record).toMatchObject({ status: 'pending', attempt_count: 2, status_run: null });
+    // Still the redelivery's to put back, should its start fail.
+    expect(record?.reopen_token).toEqual(expect.any(String));
+  });
+
+  it("keeps the redelivery's status once it has written, whatever the earlier run's attempts say", async () => {
+    const id = 'dlv_reopen_taken_over';
+    await reopened(id);
+    const next = new Date(Date.now() + 60_000);
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(1, new Date(), 503, 'run_redelivery'), retrying(next));
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(2, new Date(), 503, 'run_first'), { status: 'failed' });
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(3, new Date(), 503, 'run_first'), retrying(new Date()));
+    expect(await find(id)).toMatchObject({ status: 'retrying', next_retry_at: next, status_run: 'run_redelivery', attempt_count: 4 });
+    // The redelivery's own attempts go on setting it.
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(2, new Date(), 503, 'run_redelivery'), { status: 'failed' });
+    expect(await find(id)).toMatchObject({ status: 'failed', attempt_count: 5 });
+  });
+
+  it('moves it to delivered when an attempt of the earlier run delivered', async () => {
+    const id = 'dlv_reopen_late_delivered';
+    await reopened(id);
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(1, new Date(), 503, 'run_redelivery'), retrying(new Date()));
+    const at = new Date();
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(2, at, 200, 'run_first'), { status: 'delivered' });
+    expect(await find(id)).toMatchObject({ status: 'delivered', delivered_at: at, attempt_count: 3 });
+
+    // Before the redelivery wrote, too; and a redelivery that then fails to start puts nothing back.
+    const early = 'dlv_reopen_early_delivered';
+    const reopen = await reopened(early);
+    await recordAttempt(ctx.db, keyOf(early), attemptAt(2, at, 200, 'run_first'), { status: 'delivered' });
+    await restoreReopenedDeliveries(ctx.db, reopen);
+    const record = await find(early);
+    expect(record).toMatchObject({ status: 'delivered', delivered_at: at, attempt_count: 2 });
+    expect(record?.reopen_token).toBeUndefined();
+  });
+
+  it("settles it only for the redelivery: the earlier run's retries running out leave it open", async () => {
+    const id = 'dlv_reopen_settle';
+    await reopened(id);
+    await settleDelivery(ctx.db, keyOf(id), 'failed', new Date(), 'run_first');
+    expect(await find(id)).toMatchObject({ status: 'pending', status_run: null });
+    // The redelivery's run, with no attempt recorded, may settle what it reopened.
+    await settleDelivery(ctx.db, keyOf(id), 'failed', new Date(), 'run_redelivery');
+    expect(await find(id)).toMatchObject({ status: 'failed', status_run: 'run_redelivery', attempt_count: 1 });
+
+    const taken = 'dlv_reopen_settle_taken';
+    await reopened(taken);
+    await recordAttempt(ctx.db, keyOf(taken), attemptAt(1, new Date(), 503, 'run_redelivery'), retrying(new Date()));
+    await settleDelivery(ctx.db, keyOf(taken), 'failed', new Date(), 'run_first');
+    expect(await find(taken)).toMatchObject({ status: 'retrying', status_run: 'run_redelivery' });
+  });
+
+  it('gives the record back to the earlier run when the redelivery did not start', async () => {
+    const id = 'dlv_reopen_restored';
+    const reopen = await reopened(id);
+    await restoreReopenedDeliveries(ctx.db, reopen);
+    expect(await find(id)).toMatchObject({ status: 'retrying', status_run: 'run_first' });
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(2, new Date(), 503, 'run_first'), { status: 'failed' });
+    expect(await find(id)).toMatchObject({ status: 'failed', attempt_count: 2 });
   });
 });
 

@@ -68,6 +68,56 @@ describe('event status after a partial redelivery', () => {
   });
 });
 
+const THREE_ATTEMPTS_2S_APART = { initial_interval: '2s', backoff_coefficient: 1, maximum_interval: '2s', maximum_attempts: 3, expiration: '5m' };
+
+/**
+ * A redelivery started while the event's first run still retries: the record is the
+ * redelivery's from then on, and the first run's retries running out do not mark it failed.
+ */
+describe('a redelivery beside a first run that is still retrying', () => {
+  let ctx: TestContext;
+  let dispatcher: Dispatcher;
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('redelivery-overlap');
+    await ctx.startWorker();
+    dispatcher = await startDispatcher(ctx, { eager: true });
+    // The first run's three attempts and the redelivery's first two fail; its third delivers.
+    receiver = await startReceiver([503, 503, 503, 503, 503], 200);
+  });
+
+  afterAll(async () => {
+    await dispatcher?.stop();
+    await receiver?.close();
+    await ctx?.close();
+  });
+
+  it("keeps the redelivery's status when the first run gives up, and ends delivered", async () => {
+    const { webhook } = await createWebhook(ctx, { url: receiver.url, retryPolicy: THREE_ATTEMPTS_2S_APART });
+    const eventId = await emitTestEvent(ctx);
+    const record = () => deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: webhook._id });
+    await eventually(async () => ((await record())?.attempt_count === 2 ? true : undefined), 30_000, 'two attempts of the first run');
+    const event = (await eventsCollection(ctx.db).findOne({ _id: eventId }))!;
+    await reopenDeliveries(ctx.db, eventId);
+    const redelivery = await startRedeliveryWorkflow(ctx.client, ctx.taskQueue, event);
+    const redeliveryAttempted = async () => (await record())?.attempts.some((a) => a.run === redelivery.runId) || undefined;
+    await eventually(redeliveryAttempted, 30_000, 'an attempt of the redelivery recorded');
+
+    // The first run's third attempt fails and its retries run out meanwhile.
+    await ctx.client.workflow.getHandle(eventId).result();
+    const afterFirstRun = await record();
+    expect(afterFirstRun?.attempts.filter((a) => a.run !== redelivery.runId)).toHaveLength(3);
+    expect(afterFirstRun?.status).not.toBe('failed');
+    expect(afterFirstRun).toMatchObject({ status_run: redelivery.runId });
+
+    await ctx.client.workflow.getHandle(redelivery.workflowId).result();
+    expect(await record()).toMatchObject({ status: 'delivered', attempt_count: 6 });
+    expect(receiver.requests).toHaveLength(6);
+    expect((await findEvent(ctx.db, eventId))?.status).toBe('delivered');
+  });
+});
+
 /** A redelivery whose run never started puts back what it reopened, and nothing else. */
 describe('restoring the deliveries of a redelivery that did not start', () => {
   let ctx: TestContext;
