@@ -75,12 +75,29 @@ export function createDeliveryAttempt(deps: DeliverDeps) {
   return async function attempt(input: DeliverInput, attemptNumber: number): Promise<DeliverResult> {
     // One ticket per delivery and run: a deferred attempt that comes back keeps its place
     // in the endpoint's queue. A repeat of an attempt still out here (its round failed or
-    // timed out meanwhile) waits for it, so that the record then says whether it delivered.
+    // timed out meanwhile) waits a while for it, so that the record then says whether it
+    // delivered; if it is still out, the repeat is deferred, having sent nothing.
     const run = Context.current().info.workflowExecution;
     const ticket = run ? `${run.runId}/${input.target.deliveryId}` : input.target.deliveryId;
-    return deps.inFlight.oneAtATime(ticket, () => attemptOnce(deps, input, attemptNumber, ticket));
+    return deps.inFlight.oneAtATime(ticket, () => attemptOnce(deps, input, attemptNumber, ticket), {
+      waitMs: EARLIER_ATTEMPT_WAIT_MS,
+      result: () => ({
+        outcome: 'deferred',
+        attemptsUsed: attemptNumber - 1,
+        retryInMs: Math.round(EARLIER_ATTEMPT_RETRY_MS * (0.5 + Math.random())),
+      }),
+    });
   };
 }
+
+/**
+ * How long a repeat waits for an earlier attempt at its delivery still out in this
+ * process: short enough to leave its own attempt its whole timeout within the activity's
+ * (the attempt's timeout + 15 s).
+ */
+const EARLIER_ATTEMPT_WAIT_MS = 5_000;
+/** About when a repeat that found the earlier attempt still out comes back. */
+const EARLIER_ATTEMPT_RETRY_MS = 2_000;
 
 /** One attempt, with no other attempt of its delivery and run out in this process. */
 async function attemptOnce(deps: DeliverDeps, input: DeliverInput, attemptNumber: number, ticket: string): Promise<DeliverResult> {

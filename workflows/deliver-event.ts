@@ -177,8 +177,9 @@ async function deliverTarget(
     try {
       // A local attempt may repeat one whose result was lost (its task was rejected for a
       // signal that came meanwhile, or its worker died), or one that a round which failed
-      // as a whole had made. It checks the record before sending, once any attempt of
-      // the round still out in this worker has ended (activities/deliver.ts).
+      // as a whole had made; the first regular attempt may repeat a local one that timed
+      // out. Each checks the record before sending, once an earlier attempt still out in
+      // this worker has ended (activities/deliver.ts). Replay does not compare inputs.
       const input = { eventId, target, mayBeDelivered: true, ...(attemptsMade > 0 ? { attemptOffset: attemptsMade } : {}) };
       if (first) {
         // Made already: a turn signalled while the round ran is kept for the next attempt.
@@ -190,7 +191,7 @@ async function deliverTarget(
         turns.signalled.delete(target.deliveryId);
         result = local
           ? await localAttempt(target, remainingMs).deliver(input)
-          : await retryingAttempts(target, attemptsMade, remainingMs).deliver({ eventId, target, attemptOffset: attemptsMade });
+          : await retryingAttempts(target, attemptsMade, remainingMs).deliver({ ...input, attemptOffset: attemptsMade });
       }
     } catch (error) {
       const permanent = permanentOutcome(error);

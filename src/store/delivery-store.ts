@@ -43,7 +43,7 @@ export interface DeliveryDocument {
   updated_at: Date;
   /**
    * The run whose attempt (or settle) set the status; null once a redelivery reopened the
-   * record, until its run writes. Absent on records written before it was kept.
+   * record, until a run writes. Absent on records written before it was kept.
    */
   status_run?: string | null;
   /** Set by the redelivery that reopened the record last, so that only it can put the record back. */
@@ -95,17 +95,20 @@ const statusAfter = (attempt: DeliveryAttempt, outcome: RecordedOutcome) => ({
 const OPEN = { status: { $nin: [...FINAL_DELIVERY_STATUSES] } };
 
 /**
- * The record, if an attempt of `run` may set its status: an open one whose status this
- * run set (or whose status no run has claimed: written before runs were kept), or one
- * this run has no attempt on yet (a redelivery's first, even over a settled record).
+ * An open record that `run` may settle: one whose status it set, or that no run has
+ * claimed (reopened by a redelivery that has not written yet, or written before runs
+ * were kept; `null` matches both). A record a redelivery has taken over is left to it.
  */
-function writableBy(deliveryId: string, run: string | null) {
-  if (run === null) return { _id: deliveryId, $or: [OPEN, { 'attempts.run': { $ne: run } }] };
-  return {
-    _id: deliveryId,
-    $or: [{ ...OPEN, status_run: run }, { ...OPEN, status_run: { $exists: false } }, { 'attempts.run': { $ne: run } }],
-  };
-}
+const openFor = (run: string | null) => (run === null ? OPEN : { ...OPEN, status_run: { $in: [run, null] } });
+
+/**
+ * The record, if an attempt of `run` may set its status: an open one it may settle, or
+ * one this run has no attempt on yet (a redelivery's first, even over a settled record).
+ */
+const writableBy = (deliveryId: string, run: string | null) => ({
+  _id: deliveryId,
+  $or: [openFor(run), { 'attempts.run': { $ne: run } }],
+});
 
 /**
  * One write per attempt: creates the record on the first one, appends afterwards. An
@@ -113,8 +116,8 @@ function writableBy(deliveryId: string, run: string | null) {
  * timed out, on another worker than the workflow's own attempt): the settled record
  * (`delivered`, `failed`, `canceled`) keeps its status, the attempt is logged, and it
  * moves the record only to `delivered`, which is what the receiver saw. So does an
- * attempt of an earlier run once a redelivery reopened the record: its status is the
- * redelivery's. A run with no attempt on the record yet writes through: a redelivery
+ * attempt of an earlier run once a redelivery that reopened the record has written to
+ * it: its status is the redelivery's. A run with no attempt on the record yet writes through: a redelivery
  * whose start timed out had its records put back as they were, and may have started
  * after all. Every filter names the `_id`, which MongoDB (and the stand-in) answers from
  * its index.
@@ -179,14 +182,8 @@ export async function settleDelivery(
 }
 
 async function settleOpenDelivery(db: Db, key: DeliveryKey, status: DeliveryStatus, now: Date, run: string | null): Promise<void> {
-  // This run's, unclaimed, or reopened for a redelivery that has no attempt on it yet
-  // (a redelivery's run settles it without having recorded one).
-  const ours =
-    run === null
-      ? {}
-      : { $or: [{ status_run: run }, { status_run: { $exists: false } }, { status_run: null, 'attempts.run': { $ne: run } }] };
   await deliveriesCollection(db).updateOne(
-    { _id: key.deliveryId, ...OPEN, ...ours },
+    { _id: key.deliveryId, ...openFor(run) },
     {
       $setOnInsert: { ...createdWith(key, now), attempts: [], attempt_count: 0, delivered_at: null },
       $set: { status, next_retry_at: null, updated_at: now, ...(run === null ? {} : { status_run: run }) },
@@ -245,7 +242,8 @@ export async function reopenDeliveries(db: Db, eventId: string, webhookIds?: rea
   );
   if (before.length === 0) return { token, before };
   // Only the records read above: those are the ones this redelivery can put back. The
-  // status is nobody's until the redelivery's run writes: earlier runs only log attempts.
+  // status is nobody's until a run writes; once the redelivery's run has, earlier runs
+  // only log their attempts.
   await deliveriesCollection(db).bulkWrite(
     before.map(({ _id, ...state }) => ({
       updateOne: {

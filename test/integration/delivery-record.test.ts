@@ -135,8 +135,11 @@ describe('an attempt recorded on a settled delivery', () => {
 
 /**
  * A redelivery can start while the event's first run still retries the delivery: once
- * it reopened the record, the status is the redelivery's, and the earlier run's attempts
- * are only logged (a 2xx still moves the record to delivered: the receiver has it).
+ * its run has written to the record it reopened, the status is the redelivery's, and the
+ * earlier run's attempts are only logged (a 2xx still moves the record to delivered: the
+ * receiver has it). Until then the earlier run may go on setting it: a record the
+ * redelivery never writes to (its start failed and the record could not be put back, or
+ * its run no longer delivers there) is not left open.
  */
 describe('an earlier run on a record a redelivery reopened', () => {
   const find = (id: string) => deliveriesCollection(ctx.db).findOne({ _id: id });
@@ -147,14 +150,15 @@ describe('an earlier run on a record a redelivery reopened', () => {
     return reopenDeliveries(ctx.db, `evt_${id}`, [`wh_${id}`]);
   }
 
-  it('leaves the reopened record pending for the redelivery, and logs the attempt', async () => {
-    const id = 'dlv_reopen_late_failure';
+  it("lets the earlier run set a reopened record until the redelivery's run writes to it", async () => {
+    const id = 'dlv_reopen_before_redelivery';
     await reopened(id);
+    expect(await find(id)).toMatchObject({ status: 'pending', status_run: null });
     await recordAttempt(ctx.db, keyOf(id), attemptAt(2, new Date(), 503, 'run_first'), { status: 'failed' });
-    const record = await find(id);
-    expect(record).toMatchObject({ status: 'pending', attempt_count: 2, status_run: null });
-    // Still the redelivery's to put back, should its start fail.
-    expect(record?.reopen_token).toEqual(expect.any(String));
+    expect(await find(id)).toMatchObject({ status: 'failed', attempt_count: 2, status_run: 'run_first' });
+    // The redelivery's first attempt takes it over all the same.
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(1, new Date(), 503, 'run_redelivery'), retrying(new Date()));
+    expect(await find(id)).toMatchObject({ status: 'retrying', attempt_count: 3, status_run: 'run_redelivery' });
   });
 
   it("keeps the redelivery's status once it has written, whatever the earlier run's attempts say", async () => {
@@ -188,20 +192,20 @@ describe('an earlier run on a record a redelivery reopened', () => {
     expect(record?.reopen_token).toBeUndefined();
   });
 
-  it("settles it only for the redelivery: the earlier run's retries running out leave it open", async () => {
+  it("leaves it open when the earlier run's retries run out after the redelivery wrote, and settles it for the redelivery", async () => {
     const id = 'dlv_reopen_settle';
     await reopened(id);
+    await recordAttempt(ctx.db, keyOf(id), attemptAt(1, new Date(), 503, 'run_redelivery'), retrying(new Date()));
     await settleDelivery(ctx.db, keyOf(id), 'failed', new Date(), 'run_first');
-    expect(await find(id)).toMatchObject({ status: 'pending', status_run: null });
-    // The redelivery's run, with no attempt recorded, may settle what it reopened.
+    expect(await find(id)).toMatchObject({ status: 'retrying', status_run: 'run_redelivery' });
     await settleDelivery(ctx.db, keyOf(id), 'failed', new Date(), 'run_redelivery');
-    expect(await find(id)).toMatchObject({ status: 'failed', status_run: 'run_redelivery', attempt_count: 1 });
+    expect(await find(id)).toMatchObject({ status: 'failed', status_run: 'run_redelivery', attempt_count: 2 });
 
-    const taken = 'dlv_reopen_settle_taken';
-    await reopened(taken);
-    await recordAttempt(ctx.db, keyOf(taken), attemptAt(1, new Date(), 503, 'run_redelivery'), retrying(new Date()));
-    await settleDelivery(ctx.db, keyOf(taken), 'failed', new Date(), 'run_first');
-    expect(await find(taken)).toMatchObject({ status: 'retrying', status_run: 'run_redelivery' });
+    // Before the redelivery wrote, either run may settle it.
+    const early = 'dlv_reopen_settle_early';
+    await reopened(early);
+    await settleDelivery(ctx.db, keyOf(early), 'failed', new Date(), 'run_first');
+    expect(await find(early)).toMatchObject({ status: 'failed', status_run: 'run_first' });
   });
 
   it('gives the record back to the earlier run when the redelivery did not start', async () => {

@@ -191,6 +191,22 @@ describe('first round: resolve, first attempts and outcome in one local activity
     expect(deliveries.map((d) => [d.status, d.attempt_count])).toEqual([['delivered', 1], ['delivered', 1]]);
   });
 
+  it('defers the step-by-step attempt while the round\'s attempt stays out past its wait, and then sends nothing', async () => {
+    // The round's attempt is held 8 s, longer than a repeat waits for it (5 s): the repeat
+    // is deferred, comes back, finds it ended and delivered.
+    const { ctx } = await setUp({ attemptSlots: new SecondSlotFails(DEFAULT_ATTEMPT_SLOTS) });
+    const slow = await Promise.all([0, 1].map(() => startReceiver([], { status: 200, delayMs: 8_000 })));
+    receivers.push(...slow);
+    for (const receiver of slow) await createWebhook(ctx, { url: receiver.url, timeout: 20 });
+    const eventId = await emitTestEvent(ctx);
+    expect((await finished(ctx, eventId)).status).toBe('delivered');
+    expect(slow.map((receiver) => receiver.requests.length)).toEqual([1, 1]);
+    const steps = await localActivities(ctx, eventId);
+    expect(steps.filter((step) => step === 'deliver').length).toBeGreaterThanOrEqual(3);
+    const deliveries = await deliveriesCollection(ctx.db).find({ event_id: eventId }).toArray();
+    expect(deliveries.map((d) => [d.status, d.attempt_count])).toEqual([['delivered', 1], ['delivered', 1]]);
+  }, 90_000);
+
   it('logs an attempt that ends after its run settled the delivery, without changing the status', async () => {
     const { ctx } = await setUp();
     const slow = await startReceiver([{ status: 503, delayMs: 1_500 }], 200);
