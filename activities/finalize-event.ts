@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import { summarizeOutcome, type DeliveryTarget, type EventOutcome, type TargetOutcome } from '../src/domain/delivery-plan';
-import { findEventDeliveries, settleDelivery } from '../src/store/delivery-store';
+import { deliveriesCollection, findEventDeliveries, settleDelivery } from '../src/store/delivery-store';
 import type { EventDocument } from '../src/store/event-store';
 import { completeEvent } from '../src/store/event-store';
 import type { RecentEvents } from '../src/store/recent-events';
@@ -56,10 +56,25 @@ export function createFinalizeEventActivity(deps: { db: Db; now: () => Date; eve
         ),
       ),
     );
-    const outcome = input.partialRun ? await outcomeOfAllDeliveries(deps.db, event) : input.outcome;
+    const outcome = input.partialRun ? await outcomeOfAllDeliveries(deps.db, event) : await outcomeWithOtherRuns(deps.db, input);
     await completeEvent(deps.db, input.eventId, outcome, now);
     deps.events.forget(input.eventId);
   };
+}
+
+/**
+ * The run's outcome, counting as delivered what another run (a redelivery beside it)
+ * delivered where this one did not: the receiver has it.
+ */
+async function outcomeWithOtherRuns(db: Db, input: FinalizeEventInput): Promise<EventOutcome> {
+  const ids = input.unsettled.map(({ target }) => target.deliveryId);
+  // A find rather than a count: it is answered from the `_id` index.
+  const deliveredElsewhere = (
+    await deliveriesCollection(db).find({ _id: { $in: ids }, status: 'delivered' }, { projection: { _id: 1 } }).toArray()
+  ).length;
+  if (deliveredElsewhere === 0) return input.outcome;
+  if (deliveredElsewhere === ids.length) return 'delivered';
+  return input.outcome === 'failed' ? 'partially_failed' : input.outcome;
 }
 
 /** Every (webhook, channel) the event ever had: one still retrying counts as not delivered. */

@@ -116,6 +116,29 @@ describe('a redelivery beside a first run that is still retrying', () => {
     expect(receiver.requests).toHaveLength(6);
     expect((await findEvent(ctx.db, eventId))?.status).toBe('delivered');
   });
+  it('leaves the event delivered when the redelivery delivered before the first run gave up', async () => {
+    // The first run's three attempts fail; the redelivery's first, made between its second and third, delivers.
+    const answering = await startReceiver([503, 503, 200, 503], 503);
+    try {
+      const organizationId = 'org_redelivery_first_last';
+      const { webhook } = await createWebhook(ctx, { url: answering.url, organizationId, retryPolicy: THREE_ATTEMPTS_2S_APART });
+      const eventId = await emitTestEvent(ctx, { organizationId });
+      const record = () => deliveriesCollection(ctx.db).findOne({ event_id: eventId, webhook_id: webhook._id });
+      await eventually(async () => ((await record())?.attempt_count === 2 ? true : undefined), 30_000, 'two attempts of the first run');
+      const event = (await eventsCollection(ctx.db).findOne({ _id: eventId }))!;
+      await reopenDeliveries(ctx.db, eventId);
+      const redelivery = await startRedeliveryWorkflow(ctx.client, ctx.taskQueue, event);
+      await ctx.client.workflow.getHandle(redelivery.workflowId).result();
+      // The first run finishes last, its own attempts all failed.
+      const first = await ctx.client.workflow.getHandle(eventId).result();
+      expect(first.outcome).toBe('failed');
+      expect(answering.requests).toHaveLength(4);
+      expect(await record()).toMatchObject({ status: 'delivered', attempt_count: 4 });
+      expect((await findEvent(ctx.db, eventId))?.status).toBe('delivered');
+    } finally {
+      await answering.close();
+    }
+  });
 });
 
 /** A redelivery whose run never started puts back what it reopened, and nothing else. */
