@@ -117,10 +117,10 @@ const writableBy = (deliveryId: string, run: string | null) => ({
  * (`delivered`, `failed`, `canceled`) keeps its status, the attempt is logged, and it
  * moves the record only to `delivered`, which is what the receiver saw. So does an
  * attempt of an earlier run once a redelivery that reopened the record has written to
- * it: its status is the redelivery's. A run with no attempt on the record yet writes through: a redelivery
- * whose start timed out had its records put back as they were, and may have started
- * after all. Every filter names the `_id`, which MongoDB (and the stand-in) answers from
- * its index.
+ * it: its status is the redelivery's. A run with no attempt on the record yet writes
+ * through: a redelivery whose start timed out had its records put back as they were,
+ * and may have started after all. Every filter names the `_id`, which MongoDB (and the
+ * stand-in) answers from its index.
  */
 export async function recordAttempt(db: Db, key: DeliveryKey, attempt: DeliveryAttempt, outcome: RecordedOutcome): Promise<void> {
   const writable = writableBy(key.deliveryId, attempt.run);
