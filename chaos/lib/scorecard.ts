@@ -55,7 +55,11 @@ const FINDINGS = [
     ' repeats what its killed attempt sent) went out again even when it had been delivered and recorded. A' +
     ' repeated attempt now reads its delivery\'s record first and sends nothing that its run delivered' +
     ' (activities/deliver.ts); the same seed then counted 12. An attempt whose worker dies between the' +
-    ' receiver\'s 2xx and the record is still sent again.',
+    ' receiver\'s 2xx and the record is still sent again. Later runs with the same seed counted 1 or 2' +
+    ' (19:19 to 21:17 UTC). From about 21:50 UTC the machine was slower (a Temporal-only workflow with one' +
+    ' activity ran 64 a second, against 95 at 19:31) and a larger backlog was out at each kill: 19f5bdc,' +
+    ' which had counted 2 at 21:17, counted 5, and the code after it 19 and 13. The difference between the' +
+    ' two was not explained.',
   'The MongoDB stand-in scanned the whole collection, holding its lock, for any query naming `_id` beside' +
     ' other fields: marking started events `dispatched` (`{_id: {$in: ids}, status: \'pending\'}`) took' +
     ' about 3.5 ms a write at 4,000 events, and more as the collection grew (10,000 events here). It now' +
