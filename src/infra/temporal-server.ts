@@ -6,7 +6,7 @@ import { Connection } from '@temporalio/client';
 import { CLI_SEARCH_ATTRIBUTE_TYPES } from '../domain/search-attributes';
 import { freePort } from './free-port';
 import { toolsDir } from './repo-root';
-import { spawnTied, stopTied, tailLines } from './tied-process';
+import { headAndTailLines, spawnTied, stopTied, tailLines } from './tied-process';
 
 const run = promisify(execFile);
 
@@ -103,6 +103,25 @@ export interface StartTemporalOptions {
 export async function startTemporalDevServer(options: StartTemporalOptions = {}): Promise<TemporalServerHandle> {
   const log = options.log ?? (() => undefined);
   const cli = await provisionTemporalCli(options.env, log);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(cli, options);
+    } catch (error) {
+      // The dev server picks its internal services' ports itself: another process can take
+      // one between its check and its listen. Another start picks others.
+      if (!(error instanceof PortTaken) || attempt >= PORT_RACE_ATTEMPTS) throw error;
+      log(`Temporal dev server: a port it chose was taken while it started; starting it again`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+const PORT_RACE_ATTEMPTS = 3;
+
+/** The dev server exited before serving because a port it chose was taken meanwhile. */
+class PortTaken extends Error {}
+
+async function startOnce(cli: string, options: StartTemporalOptions): Promise<TemporalServerHandle> {
   const ip = options.ip ?? '127.0.0.1';
   const port = options.port || (await freePort(ip));
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--log-level', 'error'];
@@ -126,33 +145,38 @@ export async function startTemporalDevServer(options: StartTemporalOptions = {})
   }
 
   const child = spawnTied(cli, args, { env: { ...process.env, ...options.env } });
-  const output = tailLines(child.stderr);
+  const output = headAndTailLines(child.stderr);
   tailLines(child.stdout);
   const address = `${ip}:${port}`;
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) =>
-      reject(new Error(`Temporal dev server exited with code ${code} before serving: ${output()}`)),
-    ),
+    child.once('exit', (code) => {
+      const message = `Temporal dev server exited with code ${code} before serving: ${output()}`;
+      reject(/address already in use/i.test(message) ? new PortTaken(message) : new Error(message));
+    }),
   );
   exited.catch(() => undefined);
+  const stopWaiting = new AbortController();
   try {
-    await Promise.race([waitForFrontend(address, 60_000), exited]);
+    await Promise.race([waitForFrontend(address, 60_000, stopWaiting.signal), exited]);
   } catch (error) {
     await stopTied(child);
     throw error;
+  } finally {
+    stopWaiting.abort();
   }
   return { address, uiUrl, namespace: 'default', stop: () => stopTied(child) };
 }
 
 /** The frontend's gRPC health check can pass early; a namespace lookup proves it serves. */
-async function waitForFrontend(address: string, timeoutMs: number): Promise<void> {
+async function waitForFrontend(address: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !signal.aborted) {
     let connection: Connection | undefined;
     try {
       connection = await Connection.connect({ address, connectTimeout: 1_000 });
-      await connection.workflowService.describeNamespace({ namespace: 'default' });
+      const ready = connection;
+      await ready.withDeadline(Date.now() + 2_000, () => ready.workflowService.describeNamespace({ namespace: 'default' }));
       return;
     } catch (error) {
       lastError = error;

@@ -49,6 +49,28 @@ export async function stopTied(child: TiedProcess, timeoutMs = 15_000): Promise<
   clearTimeout(timer);
 }
 
+/**
+ * Keeps the first and the last lines a process wrote, for error messages that say why it
+ * failed: a Go panic names its cause first and ends in a long stack trace.
+ */
+export function headAndTailLines(stream: Readable, head = 10, tail = 30): () => string {
+  const first: string[] = [];
+  const last: string[] = [];
+  let partial = '';
+  let dropped = 0;
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      if (first.length < head) first.push(line);
+      else last.push(line);
+    }
+    if (last.length > tail) dropped += last.splice(0, last.length - tail).length;
+  });
+  return () => [...first, ...(dropped > 0 ? [`… (${dropped} lines)`] : []), ...last, partial].filter(Boolean).join('\n');
+}
+
 /** Keeps the last lines a process wrote, for error messages that say why it failed. */
 export function tailLines(stream: Readable, keep = 30): () => string {
   const lines: string[] = [];
