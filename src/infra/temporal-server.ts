@@ -6,7 +6,7 @@ import { Connection } from '@temporalio/client';
 import { CLI_SEARCH_ATTRIBUTE_TYPES } from '../domain/search-attributes';
 import { freePort } from './free-port';
 import { toolsDir } from './repo-root';
-import { headAndTailLines, spawnTied, stopTied, tailLines } from './tied-process';
+import { headAndTailLines, spawnTied, stopTied } from './tied-process';
 
 const run = promisify(execFile);
 
@@ -146,7 +146,7 @@ async function startOnce(cli: string, options: StartTemporalOptions): Promise<Te
 
   const child = spawnTied(cli, args, { env: { ...process.env, ...options.env } });
   const output = headAndTailLines(child.stderr);
-  tailLines(child.stdout);
+  child.stdout.resume(); // read and dropped, so that a full pipe never blocks it
   const address = `${ip}:${port}`;
   const exited = new Promise<never>((_, reject) =>
     child.once('exit', (code) => {

@@ -70,17 +70,3 @@ export function headAndTailLines(stream: Readable, head = 10, tail = 30): () => 
   });
   return () => [...first, ...(dropped > 0 ? [`… (${dropped} lines)`] : []), ...last, partial].filter(Boolean).join('\n');
 }
-
-/** Keeps the last lines a process wrote, for error messages that say why it failed. */
-export function tailLines(stream: Readable, keep = 30): () => string {
-  const lines: string[] = [];
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts);
-    if (lines.length > keep) lines.splice(0, lines.length - keep);
-  });
-  return () => [...lines, partial].filter(Boolean).join('\n');
-}
