@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createRng } from '../../chaos/lib/rng';
 
 /** Longest wait, after a run's last receipt, for its workflows to finish. */
 export const CLOSE_WAIT_MS = 30_000;
@@ -12,24 +13,33 @@ export interface OpenLoopResult {
 }
 
 /**
- * Fires `tick(i)` at a fixed rate for `durationMs`, whatever the system under test does
- * (open loop: a slow answer never delays the next arrival). Ticks are not awaited here;
- * `tick` keeps its own promises. Stops early when `signal` aborts.
+ * How arrivals are spaced: `fixed`, one every 1/rate seconds; `poisson`, independent
+ * arrivals at the same mean rate (exponential gaps), drawn from `seed` so that a run
+ * can be repeated.
+ */
+export type Arrivals = { kind: 'fixed' } | { kind: 'poisson'; seed: number };
+
+/**
+ * Fires `tick(i)` `ratePerS × durationMs` times at `ratePerS` (fixed spacing unless
+ * `arrivals` says otherwise), whatever the system under test does (open loop: a slow
+ * answer never delays the next arrival). Ticks are not awaited here; `tick` keeps its
+ * own promises. Stops early when `signal` aborts.
  */
 export async function openLoop(options: {
   ratePerS: number;
   durationMs: number;
   tick: (index: number) => void;
+  arrivals?: Arrivals;
   signal?: AbortSignal;
 }): Promise<OpenLoopResult> {
   const total = Math.max(1, Math.round((options.ratePerS * options.durationMs) / 1000));
-  const intervalMs = 1000 / options.ratePerS;
+  const offsetsMs = arrivalOffsetsMs(total, options.ratePerS, options.arrivals ?? { kind: 'fixed' });
   const startedAt = performance.now();
   let maxLagMs = 0;
   let sent = 0;
   for (let index = 0; index < total; index++) {
     if (options.signal?.aborted) break;
-    const due = startedAt + index * intervalMs;
+    const due = startedAt + offsetsMs[index]!;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
     maxLagMs = Math.max(maxLagMs, performance.now() - due);
@@ -37,6 +47,21 @@ export async function openLoop(options: {
     sent++;
   }
   return { sent, maxLagMs: Math.round(maxLagMs * 10) / 10 };
+}
+
+/** When each of `count` arrivals is due, ms after the first (which is due at 0). */
+export function arrivalOffsetsMs(count: number, ratePerS: number, arrivals: Arrivals): number[] {
+  const meanGapMs = 1000 / ratePerS;
+  if (arrivals.kind === 'fixed') return Array.from({ length: count }, (_, index) => index * meanGapMs);
+  const rng = createRng(arrivals.seed);
+  const offsets: number[] = [];
+  let at = 0;
+  for (let index = 0; index < count; index++) {
+    offsets.push(at);
+    // Inverse transform of the uniform draw; 1 - u is in (0, 1], so the log is finite.
+    at += -Math.log(1 - rng.next()) * meanGapMs;
+  }
+  return offsets;
 }
 
 /** Runs `task(i)` for i in [0, count) with at most `concurrency` in flight. */

@@ -1,3 +1,5 @@
+import type { Arrivals } from './load';
+
 /**
  * How big each scenario is. `full` is `npm run bench` (under 15 minutes on 2 cores);
  * `smoke` runs every scenario and baseline in seconds, only to show the harness works.
@@ -41,6 +43,13 @@ export interface Profile {
     slowEvents: number;
     /** Open-loop arrival rate of the slow endpoint's events in the steady run, events per second. */
     slowRatePerS: number;
+    /**
+     * How the steady run's (and its control's) events are spaced. The healthy stream's
+     * are fixed, one every 1/rate seconds; fixed spacing here too would put each healthy
+     * arrival within a millisecond of another for the whole run (both streams start
+     * together), where two independent sources' arrivals fall at random.
+     */
+    slowArrivals: Arrivals;
     /** How long the slow receiver holds each request before answering 200. */
     slowHoldS: number;
     /** HOOKRELAY_ENDPOINT_CONCURRENCY of the hookrelay process. */
@@ -79,6 +88,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
       overloadS: 100,
       slowEvents: 1000,
       slowRatePerS: 10,
+      slowArrivals: { kind: 'poisson', seed: 20261130 },
       slowHoldS: 9,
       endpointConcurrency: 20,
       drainS: 10,
@@ -107,6 +117,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
       overloadS: 4,
       slowEvents: 20,
       slowRatePerS: 10,
+      slowArrivals: { kind: 'poisson', seed: 20261130 },
       slowHoldS: 2,
       endpointConcurrency: 5,
       drainS: 15,

@@ -115,6 +115,14 @@ function problems(run: BacklogRun): string | undefined {
 }
 
 /** What makes an overload run's figures weaker than they look, if anything. */
+/** How the steady run's events were spaced; reports written before the setting spaced them fixed. */
+function spacing(overload: OverloadResult): string {
+  const arrivals = overload.slowArrivals;
+  return arrivals?.kind === 'poisson'
+    ? `Poisson arrivals, seed ${arrivals.seed}`
+    : "fixed spacing, each beside one of the healthy stream's";
+}
+
 function overloadProblems(run: OverloadRun): string | undefined {
   const undelivered = run.overloaded.sent - run.overloaded.received;
   const notes = [
@@ -233,7 +241,7 @@ export function computeTargets(scenarios: BenchReport['scenarios']): TargetCheck
     add({
       note: overloadProblems(overload.steady),
       id: 'overload-p99',
-      target: slowLoad(`arriving at ${overload.slowRatePerS} ev/s`),
+      target: slowLoad(`arriving at ${overload.slowRatePerS} ev/s (${spacing(overload)})`),
       measured: overload.steady.overloaded.latencyMs.p99,
       unit: 'ms',
       baseline: overload.unloaded.latencyMs.p99,
@@ -548,7 +556,7 @@ function renderOverload(overload: OverloadResult): string {
   return [
     `### Overload (healthy endpoint at ${overload.healthyRatePerS} ev/s; slow endpoint: ` +
       `${overload.slowEvents.toLocaleString('en-US')} events per run, each request held ${overload.slowHoldS} s, ` +
-      `arriving at ${overload.slowRatePerS} ev/s in the steady run and in one burst in the burst run; ` +
+      `arriving at ${overload.slowRatePerS} ev/s (${spacing(overload)}) in the steady run and in one burst in the burst run; ` +
       'in the shared run, the slow endpoint and the healthy one both receive them)',
     '',
     table(

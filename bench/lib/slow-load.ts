@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Db } from 'mongodb';
 import { eventsCollection, insertEvent, type EventDocument } from '../../src/store/event-store';
-import { openLoop, pollUntil } from './load';
+import { openLoop, pollUntil, type Arrivals } from './load';
 import { benchEvent } from './pipeline';
 
-/** How the slow endpoint's events arrive: one by one at a fixed rate, or all at once. */
-export type SlowArrival = { kind: 'steady'; ratePerS: number } | { kind: 'burst' };
+/** How the slow endpoint's events arrive: one by one at a rate (spaced as `arrivals` says), or all at once. */
+export type SlowArrival = { kind: 'steady'; ratePerS: number; arrivals: Arrivals } | { kind: 'burst' };
 
 /**
  * Inserts `count` events of the organization as `arrival` says and resolves once MongoDB
@@ -38,6 +38,7 @@ export async function insertSlowEvents(
   await openLoop({
     ratePerS: arrival.ratePerS,
     durationMs: (count / arrival.ratePerS) * 1000,
+    arrivals: arrival.arrivals,
     signal,
     tick: () => inserts.push(insertEvent(db, next())),
   });

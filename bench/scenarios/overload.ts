@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventsCollection } from '../../src/store/event-store';
 import type { BenchContext } from '../lib/context';
+import type { Arrivals } from '../lib/load';
 import type { WindowFootprint } from '../lib/measure';
 import { measureOpenLoop, type OpenLoopFigures } from '../lib/open-loop-pipeline';
 import { insertBenchWebhook, openHookrelayScope, seedSubscribers, type HookrelayScope } from '../lib/pipeline';
@@ -50,7 +51,9 @@ export interface OverloadRun {
 }
 
 /** The profile's settings (but the drain), then what was measured. */
-export interface OverloadResult extends Omit<Profile['overload'], 'drainS'> {
+export interface OverloadResult extends Omit<Profile['overload'], 'drainS' | 'slowArrivals'> {
+  /** Absent in reports written before it existed, whose steady runs spaced their events fixed. */
+  slowArrivals?: Arrivals;
   /** Healthy endpoint alone: insert-to-receipt at healthyRatePerS, in the steady run's process. */
   unloaded: HealthyFigures;
   /** The steady run's arrivals to an endpoint that answers at once (in `slow`: that endpoint). */
@@ -100,7 +103,7 @@ export async function runOverloadScenario(ctx: BenchContext): Promise<OverloadRe
         name: 'control',
         organizationId: FAST_ORGANIZATION,
         holdS: 0,
-        arrival: { kind: 'steady', ratePerS: settings.slowRatePerS },
+        arrival: { kind: 'steady', ratePerS: settings.slowRatePerS, arrivals: settings.slowArrivals },
         leadInS: 0,
         unloadedP99: alone.figures.latencyMs.p99,
       }),
@@ -110,7 +113,7 @@ export async function runOverloadScenario(ctx: BenchContext): Promise<OverloadRe
       name: 'steady',
       organizationId: SLOW_ORGANIZATION,
       holdS: settings.slowHoldS,
-      arrival: { kind: 'steady', ratePerS: settings.slowRatePerS },
+      arrival: { kind: 'steady', ratePerS: settings.slowRatePerS, arrivals: settings.slowArrivals },
       leadInS: 0,
       unloadedP99: alone.figures.latencyMs.p99,
     });
@@ -151,6 +154,7 @@ export async function runOverloadScenario(ctx: BenchContext): Promise<OverloadRe
     overloadS: settings.overloadS,
     slowEvents: settings.slowEvents,
     slowRatePerS: settings.slowRatePerS,
+    slowArrivals: settings.slowArrivals,
     slowHoldS: settings.slowHoldS,
     endpointConcurrency: settings.endpointConcurrency,
     unloaded,
