@@ -90,9 +90,11 @@ export class ConfigError extends Error {
 
 /** Reads and validates the environment. Unset and empty variables take their defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable (`PORT=`, or compose's `${PORT:-}`) is left out, so its default
+  // applies: zod fills in defaults only for absent keys, and '' would coerce to 0.
   const known = Object.fromEntries(
     Object.keys(envSchema.shape)
-      .filter((name) => env[name] !== undefined)
+      .filter((name) => env[name] !== undefined && env[name] !== '')
       .map((name) => [name, env[name]]),
   );
   const parsed = envSchema.safeParse(known);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/env';
+import { ConfigError, envSchema, loadConfig } from '../../src/config/env';
 
 describe('HOOKRELAY_METRICS_PORT', () => {
   it('is off when unset or empty, a port number when set', () => {
@@ -19,5 +19,16 @@ describe('HOOKRELAY_METRICS_PORT', () => {
       expect(error, value).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).variable).toBe('HOOKRELAY_METRICS_PORT');
     }
+  });
+});
+
+describe('empty variables', () => {
+  it('count as unset: every one set to the empty string gives the defaults', () => {
+    const allEmpty = Object.fromEntries(Object.keys(envSchema.shape).map((name) => [name, '']));
+    expect(loadConfig(allEmpty)).toEqual(loadConfig({}));
+    // Coerced, '' would be 0: a random API port, the breaker turned off, a refused limit.
+    expect(loadConfig({ PORT: '' }).PORT).toBe(3000);
+    expect(loadConfig({ HOOKRELAY_BREAKER_FAILURES: '' }).HOOKRELAY_BREAKER_FAILURES).toBe(10);
+    expect(loadConfig({ HOOKRELAY_ENDPOINT_CONCURRENCY: '' }).HOOKRELAY_ENDPOINT_CONCURRENCY).toBe(20);
   });
 });
