@@ -1,7 +1,7 @@
 import type { Arrivals } from './load';
 
 /**
- * How big each scenario is. `full` is `npm run bench` (under 15 minutes on 2 cores);
+ * How big each scenario is. `full` is `npm run bench` (about 20–25 minutes on 2 cores);
  * `smoke` runs every scenario and baseline in seconds, only to show the harness works.
  */
 export interface Profile {

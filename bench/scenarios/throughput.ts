@@ -21,7 +21,7 @@ export interface ThroughputResult {
   runs: ThroughputAtFanOut[];
   /** What `hookrelay start` costs with nothing to do, before the first run. */
   standby: StandbyCost;
-  /** One receiver origin, at most 16 requests in flight: the pipeline's HTTP shape. */
+  /** One receiver origin, at most CONNECTIONS_PER_ORIGIN (20) requests in flight: the pipeline's HTTP shape. */
   transport: TransportThroughput;
 }
 

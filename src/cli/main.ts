@@ -12,6 +12,7 @@ commands:
                               write an event into webhook_events as the engine would; prints its id
   keys create --org O         print a new API key on its own line
   keys revoke <prefix>        revoke API keys starting with prefix
+  keys list [--org O]         one line per key: prefix, organization, created, state
   apply -f webhooks.yaml [--org O] [--dry-run]
                               create or update webhooks declared in a file, by name
   healthcheck api|worker|dispatcher

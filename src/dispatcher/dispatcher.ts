@@ -258,7 +258,7 @@ export class Dispatcher {
         }
         const { key: organization, item: { event, seq } } = queue.shift()!;
         // Eager start hands the first task straight to the worker, ahead of everything
-        // queued in Temporal; the worker takes it up to twice the work it polls for (see
+        // queued in Temporal; the worker takes it whenever it has a slot free (see
         // src/temporal/workflow-task-slots.ts). Only for an organization with no other event
         // waiting here: a burst's events then go through Temporal's task queue, which
         // serves organizations in turn, while an organization sending at its usual pace
