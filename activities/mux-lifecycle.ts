@@ -61,7 +61,7 @@ interface LoadedEvent {
 }
 
 /**
- * The side of the Mux lifecycle (DESIGN.md §7) that touches MongoDB. Every step is
+ * The side of the Mux lifecycle (docs/api.md) that touches MongoDB. Every step is
  * idempotent: the object.* events have derived ids (a second emission is a no-op) and
  * are emitted before the object changes, so a retry after a crash re-emits nothing new
  * and finishes the change; an object already changed is left alone.

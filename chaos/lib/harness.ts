@@ -34,7 +34,7 @@ export interface ChaosOptions {
 
 const ROLES: RoleName[] = ['worker', 'dispatcher', 'api'];
 const TASK_QUEUE = 'hookrelay-chaos';
-/** Subscribers retry quickly so the run settles in minutes (DESIGN.md §4 allows per-webhook policies). */
+/** Subscribers retry quickly so the run settles in minutes (retry policies are per webhook). */
 export const CHAOS_RETRY_POLICY = {
   initial_interval: '1s',
   backoff_coefficient: 2,

@@ -60,7 +60,7 @@ function installShutdownGuard(app: FastifyInstance): void {
 }
 
 /**
- * The REST API (DESIGN.md §6), built but not listening: `listen` is the caller's, so
+ * The REST API (docs/api.md), built but not listening: `listen` is the caller's, so
  * tests and the api role share it. Validation is zod's (errors in our shape); Fastify's
  * schema compilers are off and route schemas only feed the OpenAPI document.
  */

@@ -8,7 +8,7 @@ import { healthcheckCommand } from './commands/healthcheck';
 
 export type Command = (args: string[]) => Promise<void>;
 
-/** Every `hookrelay` sub-command (DESIGN.md §8: these names are a public contract). */
+/** Every `hookrelay` sub-command (README, Commands: these names are a public contract). */
 export const commands: Record<string, Command> = {
   start: startCommand,
   api: apiCommand,

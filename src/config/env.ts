@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The one place configuration is read. Every variable is part of the public contract
- * (DESIGN.md §8); a bad value stops start-up with a line naming the variable.
+ * (docs/configuration.md); a bad value stops start-up with a line naming the variable.
  */
 
 const booleanFlag = z

@@ -1,6 +1,6 @@
 import type { StoredChannel } from '../store/webhook-store';
 
-/** DESIGN.md §4: the channel's `timeout` (seconds), 10 s by default. */
+/** docs/architecture.md, Delivery rules: the channel's `timeout` (seconds), 10 s by default. */
 export const DEFAULT_ATTEMPT_TIMEOUT_MS = 10_000;
 /** SMTP conversations are slower than one HTTP request. */
 const EMAIL_ATTEMPT_TIMEOUT_MS = 30_000;

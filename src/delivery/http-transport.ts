@@ -13,7 +13,7 @@ import {
 
 /**
  * Sends one webhook attempt over HTTP(S) and reports what the receiver answered
- * (DESIGN.md §4 "Destination rules", "Outcome of one attempt"). Every connection goes
+ * (docs/architecture.md, Delivery rules: destinations, outcomes). Every connection goes
  * to an address that passed the SSRF guard: names are resolved by our own lookup, which
  * checks the answers and hands exactly those addresses to the socket.
  */

@@ -49,8 +49,9 @@ const CHANGE_STREAMS_UNSUPPORTED = new Set([40573, 136, 115]);
 const RESUME_TOKEN_LOST = new Set([286, 280, 260]);
 
 /**
- * Turns inserts into `webhook_events` into workflow starts (DESIGN.md §5): a change
- * stream resumed from a stored token, plus a sweep for anything the stream missed.
+ * Turns inserts into `webhook_events` into workflow starts (docs/architecture.md, One
+ * event, step by step): a change stream resumed from a stored token, plus a sweep for
+ * anything the stream missed.
  */
 export class Dispatcher {
   private readonly options: Required<Omit<DispatcherOptions, 'onStarted' | 'recentEvents'>> &

@@ -118,7 +118,7 @@ export function targetResult(target: DeliveryTarget, outcome: TargetOutcome): Ta
   return { deliveryId: target.deliveryId, webhookId: target.webhookId, channelIndex: target.channelIndex, outcome };
 }
 
-/** The event's final status from its targets' outcomes (DESIGN.md §3). */
+/** The event's final status from its targets' outcomes (docs/architecture.md, Data). */
 export function summarizeOutcome(results: readonly TargetResult[]): EventOutcome {
   if (results.length === 0) return 'no_subscribers';
   const delivered = results.filter((r) => r.outcome === 'delivered').length;

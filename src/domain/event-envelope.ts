@@ -12,7 +12,7 @@ import { EVENT_ID_PATTERN, newEventId, WEBHOOK_ID_PATTERN } from './ids';
 import { findUnstorableJson } from './storable-json';
 
 /**
- * The `webhook_events` document (the engine contract, DESIGN.md §3), the input of
+ * The `webhook_events` document (the engine contract, docs/architecture.md, Data), the input of
  * `emitEvent`, and the Mixpeek payload delivered to receivers.
  */
 

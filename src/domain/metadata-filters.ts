@@ -1,5 +1,5 @@
 /**
- * Metadata filters of an inbound provider connection (DESIGN.md §7): every filter must
+ * Metadata filters of an inbound provider connection (docs/api.md): every filter must
  * hold for an asset to belong in the connection's bucket. Pure and import-free.
  *
  * `field` is a dotted path into the provider's asset object (for Mux: its `data`), e.g.

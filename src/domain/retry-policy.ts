@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { formatDuration, InvalidDurationError, parseDuration } from './duration';
 
 /**
- * A webhook's `retry_policy` (DESIGN.md §4): durations as strings in the API and in
+ * A webhook's `retry_policy` (docs/architecture.md, Delivery rules): durations as strings in the API and in
  * MongoDB, resolved to plain millisecond numbers for Temporal's activity RetryPolicy.
  */
 

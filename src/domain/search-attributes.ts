@@ -2,7 +2,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 /**
  * Typed search attributes that make hookrelay's workflows findable in the Temporal UI
- * (DESIGN.md §4). Workflow-safe: only @temporalio/common.
+ * (docs/architecture.md, Temporal). Workflow-safe: only @temporalio/common.
  */
 export const EVENT_TYPE = defineSearchAttributeKey('HookrelayEventType', SearchAttributeType.KEYWORD);
 export const ORGANIZATION = defineSearchAttributeKey('HookrelayOrganization', SearchAttributeType.KEYWORD);

@@ -7,7 +7,7 @@ import { findUnstorableJson } from './storable-json';
 
 /**
  * REST API input schemas for webhooks (Mixpeek's `Webhook`, `WebhookChannel` and channel
- * configs, DESIGN.md §6), built by a factory because destination rules depend on
+ * configs, docs/api.md), built by a factory because destination rules depend on
  * configuration (HOOKRELAY_ALLOW_HTTP, HOOKRELAY_ALLOWED_CIDRS) and template syntax is
  * checked by the template engine.
  *

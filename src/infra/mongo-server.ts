@@ -1,4 +1,4 @@
-// Provides a MongoDB server for tests and `hookrelay dev` (DESIGN §9):
+// Provides a MongoDB server for tests and `hookrelay dev` (README, Real MongoDB versus the stand-in):
 // MONGODB_URL, else a `mongod` on PATH (one-node replica set), else the
 // mongo-java-server stand-in built from tools/mongo-standin with the machine's JDK and Maven.
 import { spawn, type ChildProcess } from 'node:child_process';

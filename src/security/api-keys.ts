@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 export const API_KEY_PREFIX = 'hr_';
 const RANDOM_BYTES = 30; // 30 bytes → exactly 40 base64url characters
 const DISPLAY_PREFIX_LENGTH = 12;
-// DESIGN.md §3 accepts ≥ 32 random characters; the upper bound keeps junk out of lookups.
+// Keys carry ≥ 32 random characters after `hr_`; the upper bound keeps junk out of lookups.
 const API_KEY_SHAPE = /^hr_[A-Za-z0-9_-]{32,128}$/;
 
 export interface GeneratedApiKey {

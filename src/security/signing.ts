@@ -10,7 +10,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 export const SIGNING_SECRET_PREFIX = 'whsec_';
 export const SIGNATURE_VERSION = 'v1';
 const DEFAULT_SECRET_BYTES = 32;
-// DESIGN.md §4: 24–64 random bytes.
+// Signing secrets are 24–64 random bytes.
 const MIN_SECRET_BYTES = 24;
 const MAX_SECRET_BYTES = 64;
 /** Standard Webhooks receivers reject timestamps further than this from their clock. */

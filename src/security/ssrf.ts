@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 
 /**
- * SSRF guard for outbound destinations (DESIGN.md §4). Pure: classifies literal
+ * SSRF guard for outbound destinations (docs/architecture.md, Delivery rules). Pure: classifies literal
  * addresses and URL hosts, never resolves names. The delivery transport checks every
  * resolved address with checkResolvedAddress; the API refuses literal blocked hosts with
  * checkLiteralDestination.

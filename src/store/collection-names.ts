@@ -1,4 +1,4 @@
-/** Collection names are part of the engine contract (DESIGN.md §3). */
+/** Collection names are part of the engine contract (docs/architecture.md, Data). */
 export const COLLECTIONS = {
   events: 'webhook_events',
   webhooks: 'webhooks',

@@ -6,7 +6,7 @@ import { afterPosition, NEWEST_FIRST, type PageRequest } from './pagination';
 export type ConnectionProvider = 'mux';
 
 /**
- * An inbound provider connection (DESIGN.md §3). The provider's webhook signing secret
+ * An inbound provider connection (docs/architecture.md, Data). The provider's webhook signing secret
  * is sealed at rest and opened only where a request is verified.
  */
 export interface ConnectionDocument {

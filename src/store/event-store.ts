@@ -10,7 +10,7 @@ import { COLLECTIONS } from './collection-names';
 export type { EventStatus };
 export type FinalEventStatus = Exclude<EventStatus, 'pending' | 'dispatched'>;
 
-/** The `webhook_events` document (the engine contract, DESIGN.md §3), as hookrelay reads it. */
+/** The `webhook_events` document (the engine contract, docs/architecture.md, Data), as hookrelay reads it. */
 export type EventDocument = WebhookEventDocument & { completed_at?: Date | null; error?: string };
 
 export class InvalidStoredEventError extends Error {

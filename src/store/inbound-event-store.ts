@@ -10,7 +10,7 @@ export interface InboundEventOutcome {
 }
 
 /**
- * One provider webhook as received (DESIGN.md §3): the dedup record of provider retries
+ * One provider webhook as received (docs/architecture.md, Data): the dedup record of provider retries
  * and the input of its lifecycle workflow. `_id` is the connection-scoped event id
  * (`mux-<connection_id>-<provider event id>`), also the workflow id. The parsed payload
  * is stored for handled types only; the connection's secret never is.

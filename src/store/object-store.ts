@@ -11,7 +11,7 @@ export interface ObjectSource {
   synced_at?: Date;
 }
 
-/** A bucket object (DESIGN.md §3): what Mux assets map to. */
+/** A bucket object (docs/architecture.md, Data): what Mux assets map to. */
 export interface ObjectDocument {
   _id: string;
   organization_id: string;

@@ -3,7 +3,7 @@ import type { TemplateField } from '../domain/webhook-schemas';
 import { toDeliveryPayload, type DeliveryPayload } from '../domain/event-envelope';
 
 /**
- * The one template engine for subscriber-supplied templates (DESIGN.md §4): LiquidJS,
+ * The one template engine for subscriber-supplied templates (docs/architecture.md, Delivery rules): LiquidJS,
  * configured for untrusted input. Templates can read the event envelope and nothing
  * else: no file system (include/render/layout are refused at parse time), own properties
  * only, unknown filters are parse errors, and every parse and render is bounded in size,

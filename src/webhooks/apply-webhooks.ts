@@ -15,8 +15,8 @@ import { assertNoMaskedSecrets, MaskedSecretError } from './channel-updates';
 import { buildWebhookDocument } from './new-webhook';
 
 /**
- * `hookrelay apply`: declarative webhook definitions (DESIGN.md §8), idempotent by
- * `webhook_name` within one organization. A file is either
+ * `hookrelay apply`: declarative webhook definitions (docs/operations.md, Declaring
+ * webhooks in a file), idempotent by `webhook_name` within one organization. A file is either
  *
  *   organization_id: org_acme        # optional when --org is given
  *   webhooks:

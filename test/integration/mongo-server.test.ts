@@ -1,5 +1,6 @@
 // Checks the MongoDB stand-in against the real driver for the features hookrelay relies on
-// (DESIGN §9). Starts its own servers so it does not depend on the shared global setup.
+// (README, Real MongoDB versus the stand-in). Starts its own servers so it does not
+// depend on the shared global setup.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

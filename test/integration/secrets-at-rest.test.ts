@@ -18,7 +18,7 @@ import { historyText } from '../support/history-text';
 import { startReceiver, type Receiver } from '../support/receiver';
 
 /**
- * Secrets at rest (DESIGN.md §3, §2; issue 10 item 4): signing secrets, custom header
+ * Secrets at rest (issue 10 item 4): signing secrets, custom header
  * values, Slack incoming-webhook URLs and provider secrets never appear in clear in any
  * MongoDB document nor in any workflow history; a changed HOOKRELAY_ENCRYPTION_KEY stops
  * a role at start-up with a clear message instead of delivering garbage.

@@ -1,8 +1,8 @@
 import type { BlockedRange } from '../../src/security/ssrf';
 
 /**
- * Destinations hookrelay must never contact (issue 10 item 2, DESIGN.md §4 "Destination
- * rules"), shared by test/unit/ssrf-corpus.test.ts (the guard, pure) and
+ * Destinations hookrelay must never contact (issue 10 item 2; docs/architecture.md,
+ * Delivery rules: destinations), shared by test/unit/ssrf-corpus.test.ts (the guard, pure) and
  * test/integration/ssrf-corpus.test.ts (the real transport against loopback listeners).
  *
  * `{port}` in a URL stands for the port the integration test's loopback listeners share

@@ -31,7 +31,7 @@ function issuesOf(input: EmitEventInput): { path: string; message: string }[] {
 }
 
 describe('EVENT_STATUSES', () => {
-  it('lists the lifecycle of DESIGN §3', () => {
+  it('lists the lifecycle of docs/architecture.md, Data', () => {
     expect(EVENT_STATUSES).toEqual(['pending', 'dispatched', 'delivered', 'partially_failed', 'failed', 'no_subscribers']);
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // Workflow code imports these, and the Temporal workflow sandbox must not pull in zod or
-// node built-ins through them (DESIGN.md §2): they stay import-free.
+// node built-ins through them (docs/architecture.md, Temporal): they stay import-free.
 const WORKFLOW_SAFE_MODULES = ['src/domain/duration.ts', 'src/domain/event-type-pattern.ts', 'src/domain/delivery-outcome.ts'];
 
 const REPO_ROOT = join(__dirname, '..', '..');

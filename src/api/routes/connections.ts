@@ -137,7 +137,7 @@ export function serializeConnection(doc: ConnectionDocument): ConnectionOutput {
   };
 }
 
-/** Inbound provider connections (DESIGN.md §3, §7), scoped to the caller's organization. */
+/** Inbound provider connections (docs/api.md), scoped to the caller's organization. */
 export async function connectionRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps }) {
   const { db, box } = deps;
 

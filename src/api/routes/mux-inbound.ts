@@ -65,7 +65,7 @@ function parseJson(text: string): unknown {
 }
 
 /**
- * `POST /v1/webhooks/mux/{connection_id}` (DESIGN.md §7). Registered as its own
+ * `POST /v1/webhooks/mux/{connection_id}` (docs/api.md, Authentication). Registered as its own
  * encapsulated plugin: its content-type parser keeps the raw bytes for the signature
  * and does not affect the rest of the API. Checks run in this order, each answering
  * before the next can reveal anything: connection (404, before the body is read),

@@ -121,7 +121,7 @@ function sourceFields(doc: ObjectDocument): Record<string, string> {
 }
 
 /**
- * A small bucket-object API (DESIGN.md §3 `objects`), enough to exercise the inbound
+ * A small bucket-object API (the `objects` collection, docs/architecture.md), enough to exercise the inbound
  * lifecycle without a media platform. Registering and deleting emit object.created and
  * object.deleted into webhook_events, with ids derived from the object id.
  */

@@ -53,7 +53,7 @@ function sealOrReject<T>(seal: () => T): T {
   }
 }
 
-/** Webhook CRUD and listing (Mixpeek's API, DESIGN.md §6). */
+/** Webhook CRUD and listing (Mixpeek's API, docs/api.md). */
 export async function webhookRoutes(app: FastifyInstance, { deps, schemas }: { deps: ApiDeps; schemas: WebhookSchemas }) {
   const { db, box } = deps;
 
