@@ -14,14 +14,13 @@ export interface OpenLoopResult {
 
 /**
  * How arrivals are spaced: `fixed`, one every 1/rate seconds; `poisson`, independent
- * arrivals at the same mean rate (exponential gaps), drawn from `seed` so that a run
- * can be repeated.
+ * arrivals at the same mean rate, drawn from `seed` so that a run can be repeated.
  */
 export type Arrivals = { kind: 'fixed' } | { kind: 'poisson'; seed: number };
 
 /**
- * Fires `tick(i)` `ratePerS × durationMs` times at `ratePerS` (fixed spacing unless
- * `arrivals` says otherwise), whatever the system under test does (open loop: a slow
+ * Fires `tick(i)` `ratePerS × durationMs / 1000` times within `durationMs` (fixed
+ * spacing unless `arrivals` says otherwise), whatever the system under test does (open loop: a slow
  * answer never delays the next arrival). Ticks are not awaited here; `tick` keeps its
  * own promises. Stops early when `signal` aborts.
  */
@@ -49,19 +48,18 @@ export async function openLoop(options: {
   return { sent, maxLagMs: Math.round(maxLagMs * 10) / 10 };
 }
 
-/** When each of `count` arrivals is due, ms after the first (which is due at 0). */
+/**
+ * When each of `count` arrivals is due, ms from the start of a window of `count / ratePerS`
+ * seconds. Poisson: `count` independent uniform times in the window, in order, which is a
+ * Poisson process at that rate given that it has `count` arrivals. Drawing exponential gaps
+ * instead would make the window itself random, and some events would fall after it.
+ */
 export function arrivalOffsetsMs(count: number, ratePerS: number, arrivals: Arrivals): number[] {
   const meanGapMs = 1000 / ratePerS;
   if (arrivals.kind === 'fixed') return Array.from({ length: count }, (_, index) => index * meanGapMs);
   const rng = createRng(arrivals.seed);
-  const offsets: number[] = [];
-  let at = 0;
-  for (let index = 0; index < count; index++) {
-    offsets.push(at);
-    // Inverse transform of the uniform draw; 1 - u is in (0, 1], so the log is finite.
-    at += -Math.log(1 - rng.next()) * meanGapMs;
-  }
-  return offsets;
+  const windowMs = count * meanGapMs;
+  return Array.from({ length: count }, () => rng.next() * windowMs).sort((a, b) => a - b);
 }
 
 /** Runs `task(i)` for i in [0, count) with at most `concurrency` in flight. */

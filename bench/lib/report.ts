@@ -114,15 +114,13 @@ function problems(run: BacklogRun): string | undefined {
   return notes.length ? notes.join(', ') : undefined;
 }
 
-/** What makes an overload run's figures weaker than they look, if anything. */
 /** How the steady run's events were spaced; reports written before the setting spaced them fixed. */
 function spacing(overload: OverloadResult): string {
   const arrivals = overload.slowArrivals;
-  return arrivals?.kind === 'poisson'
-    ? `Poisson arrivals, seed ${arrivals.seed}`
-    : "fixed spacing, each beside one of the healthy stream's";
+  return arrivals?.kind === 'poisson' ? `Poisson arrivals, seed ${arrivals.seed}` : 'fixed spacing, as the healthy stream';
 }
 
+/** What makes an overload run's figures weaker than they look, if anything. */
 function overloadProblems(run: OverloadRun): string | undefined {
   const undelivered = run.overloaded.sent - run.overloaded.received;
   const notes = [
