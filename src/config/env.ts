@@ -88,13 +88,13 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads and validates the environment. Unset and empty variables take their defaults. */
+/** Reads and validates the environment. Unset, empty and blank variables take their defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // An empty variable (`PORT=`, or compose's `${PORT:-}`) is left out, so its default
-  // applies: zod fills in defaults only for absent keys, and '' would coerce to 0.
+  // An empty or blank variable (`PORT=`, compose's `${PORT:-}`) is left out, so its
+  // default applies: zod fills in defaults only for absent keys, and '' would coerce to 0.
   const known = Object.fromEntries(
     Object.keys(envSchema.shape)
-      .filter((name) => env[name] !== undefined && env[name] !== '')
+      .filter((name) => env[name] !== undefined && env[name]!.trim() !== '')
       .map((name) => [name, env[name]]),
   );
   const parsed = envSchema.safeParse(known);

@@ -23,12 +23,16 @@ describe('HOOKRELAY_METRICS_PORT', () => {
 });
 
 describe('empty variables', () => {
-  it('count as unset: every one set to the empty string gives the defaults', () => {
+  it('count as unset: every one set to the empty string, or to blanks, gives the defaults', () => {
     const allEmpty = Object.fromEntries(Object.keys(envSchema.shape).map((name) => [name, '']));
     expect(loadConfig(allEmpty)).toEqual(loadConfig({}));
     // Coerced, '' would be 0: a random API port, the breaker turned off, a refused limit.
     expect(loadConfig({ PORT: '' }).PORT).toBe(3000);
     expect(loadConfig({ HOOKRELAY_BREAKER_FAILURES: '' }).HOOKRELAY_BREAKER_FAILURES).toBe(10);
     expect(loadConfig({ HOOKRELAY_ENDPOINT_CONCURRENCY: '' }).HOOKRELAY_ENDPOINT_CONCURRENCY).toBe(20);
+    // Blank counts as empty.
+    const allBlank = Object.fromEntries(Object.keys(envSchema.shape).map((name) => [name, ' \t']));
+    expect(loadConfig(allBlank)).toEqual(loadConfig({}));
+    expect(loadConfig({ PORT: ' ' }).PORT).toBe(3000);
   });
 });
