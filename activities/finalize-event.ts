@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import { summarizeOutcome, type DeliveryTarget, type EventOutcome, type TargetOutcome } from '../src/domain/delivery-plan';
-import { deliveriesCollection, findEventDeliveries, settleDelivery } from '../src/store/delivery-store';
+import { countDelivered, findEventDeliveries, settleDelivery } from '../src/store/delivery-store';
 import type { EventDocument } from '../src/store/event-store';
 import { completeEvent } from '../src/store/event-store';
 import type { RecentEvents } from '../src/store/recent-events';
@@ -68,10 +68,7 @@ export function createFinalizeEventActivity(deps: { db: Db; now: () => Date; eve
  */
 async function outcomeWithOtherRuns(db: Db, input: FinalizeEventInput): Promise<EventOutcome> {
   const ids = input.unsettled.map(({ target }) => target.deliveryId);
-  // A find rather than a count: it is answered from the `_id` index.
-  const deliveredElsewhere = (
-    await deliveriesCollection(db).find({ _id: { $in: ids }, status: 'delivered' }, { projection: { _id: 1 } }).toArray()
-  ).length;
+  const deliveredElsewhere = await countDelivered(db, ids);
   if (deliveredElsewhere === 0) return input.outcome;
   if (deliveredElsewhere === ids.length) return 'delivered';
   return input.outcome === 'failed' ? 'partially_failed' : input.outcome;

@@ -5,25 +5,18 @@ import { z } from 'zod';
  * (docs/configuration.md); a bad value stops start-up with a line naming the variable.
  */
 
+// Empty and blank variables never reach the schema: loadConfig leaves them out, so their
+// defaults apply (below).
 const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .default('false')
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const port = z.coerce.number().int().min(0).max(65535);
 
-const optionalUrl = z
-  .string()
-  .trim()
-  .transform((v) => (v === '' ? undefined : v))
-  .pipe(z.url().optional())
-  .optional();
+const optionalUrl = z.string().trim().pipe(z.url()).optional();
 
-const optionalString = z
-  .string()
-  .trim()
-  .transform((v) => (v === '' ? undefined : v))
-  .optional();
+const optionalString = z.string().trim().optional();
 
 export const envSchema = z.object({
   MONGODB_URL: optionalString.pipe(
@@ -47,10 +40,10 @@ export const envSchema = z.object({
   HOOKRELAY_METRICS_PORT: z
     .string()
     .trim()
-    .regex(/^\d*$/, 'must be a port number')
-    .optional()
-    .transform((v) => (v ? Number(v) : undefined))
-    .pipe(z.number().int().min(1).max(65535).optional()),
+    .regex(/^\d+$/, 'must be a port number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(65535))
+    .optional(),
   HOOKRELAY_ENCRYPTION_KEY: optionalString.pipe(
     z
       .string()

@@ -161,6 +161,14 @@ export async function deliveredInRun(db: Db, deliveryId: string, runId: string):
   return (record?.attempts ?? []).some((attempt) => attempt.run === runId && attempt.error === null);
 }
 
+/** How many of the deliveries are `delivered`. A find rather than a count: it is answered from the `_id` index. */
+export async function countDelivered(db: Db, deliveryIds: readonly string[]): Promise<number> {
+  const delivered = await deliveriesCollection(db)
+    .find({ _id: { $in: [...deliveryIds] }, status: 'delivered' }, { projection: { _id: 1 } })
+    .toArray();
+  return delivered.length;
+}
+
 /**
  * Marks a delivery final when its retries ran out without the activity getting a
  * chance to say so (schedule-to-close timeout). Never downgrades a settled record, and
