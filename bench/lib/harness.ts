@@ -10,6 +10,7 @@ import { MongoClient } from 'mongodb';
 import { MONGO_STANDIN_VERSION, startMongoServer, type MongoServerHandle } from '../../src/infra/mongo-server';
 import {
   DEV_SERVER_DYNAMIC_CONFIG,
+  devServerEnv,
   provisionTemporalCli,
   startTemporalDevServer,
 } from '../../src/infra/temporal-server';
@@ -181,6 +182,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
 
     const settings: BenchSettings = {
       devServerDynamicConfig: DEV_SERVER_DYNAMIC_CONFIG,
+      devServerGoGc: devServerEnv(process.env).GOGC,
       worker: ctx.observed.workerSettings ?? {},
       connectionsPerOrigin: CONNECTIONS_PER_ORIGIN,
       startConcurrency: 32,

@@ -31,6 +31,8 @@ export interface MachineInfo {
 
 export interface BenchSettings {
   devServerDynamicConfig: string[];
+  /** The dev server's GOGC (absent in reports from before it was set). */
+  devServerGoGc?: string;
   /** The floor worker's compiled options: hookrelay's (src/temporal/worker.ts), same factory. */
   worker: Record<string, unknown>;
   connectionsPerOrigin: number;
@@ -339,7 +341,8 @@ export function renderMarkdown(report: BenchReport): string {
   out.push('');
   out.push(
     `Run: ${report.startedAt} → ${report.finishedAt} (${n(report.durationS / 60)} min). ` +
-      `Dev-server dynamic config: ${report.settings.devServerDynamicConfig.map((v) => `\`${v}\``).join(', ')}. ` +
+      `Dev-server dynamic config: ${report.settings.devServerDynamicConfig.map((v) => `\`${v}\``).join(', ')}` +
+      (report.settings.devServerGoGc ? `; its Go collector \`GOGC=${report.settings.devServerGoGc}\`. ` : '. ') +
       `Worker (hookrelay's settings, also the floor's): \`${JSON.stringify(report.settings.worker)}\`.`,
   );
   const others = `Other programs used up to ${n(report.maxOtherCpuShare * 100, 0)} % of the cores during the measured runs ` +

@@ -1,7 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTemporalDevServer } from '../../src/infra/temporal-server';
+import { DEV_SERVER_GOGC, devServerEnv, startTemporalDevServer } from '../../src/infra/temporal-server';
 import { headAndTailLines } from '../../src/infra/tied-process';
 
 describe('the Temporal dev server start', () => {
@@ -21,6 +22,44 @@ describe('the Temporal dev server start', () => {
     await expect(startTemporalDevServer({ port, log: (line) => lines.push(line) })).rejects.toThrow(/address already in use/);
     // Two more starts after the first: the message names the cause, not only the stack trace's end.
     expect(lines.filter((line) => line.includes('starting it again'))).toHaveLength(2);
+  }, 120_000);
+});
+
+describe('the Temporal dev server environment', () => {
+  /** The environment of the dev server listening on `address`, as the kernel holds it (Linux). */
+  const environmentOf = (address: string) => {
+    const port = address.split(':').pop()!;
+    const pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+    const server = pids.find((pid) => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return argv.includes('start-dev') && argv[argv.indexOf('--port') + 1] === port && !argv.includes('-c');
+      } catch {
+        return false; // it exited meanwhile
+      }
+    });
+    if (!server) throw new Error(`no dev server process listens on port ${port}`);
+    return Object.fromEntries(
+      readFileSync(`/proc/${server}/environ`, 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+    );
+  };
+
+  it('runs the dev server with its Go collector target, unless GOGC is set', async () => {
+    expect(devServerEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', GOGC: DEV_SERVER_GOGC });
+    expect(devServerEnv({ GOGC: '50' })).toEqual({ GOGC: '50' });
+    expect(devServerEnv({ GOGC: ' ' })).toEqual({ GOGC: DEV_SERVER_GOGC });
+
+    for (const [gogc, expected] of [['', DEV_SERVER_GOGC], ['150', '150']] as const) {
+      const server = await startTemporalDevServer({ env: { GOGC: gogc } });
+      try {
+        expect(environmentOf(server.address).GOGC).toBe(expected);
+      } finally {
+        await server.stop();
+      }
+    }
   }, 120_000);
 });
 
