@@ -19,12 +19,11 @@ const optionalUrl = z.string().trim().pipe(z.url()).optional();
 const optionalString = z.string().trim().optional();
 
 export const envSchema = z.object({
-  MONGODB_URL: optionalString.pipe(
-    z
-      .string()
-      .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
-      .optional(),
-  ),
+  MONGODB_URL: z
+    .string()
+    .trim()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+    .optional(),
   MONGODB_DB: z.string().trim().min(1).default('hookrelay'),
   TEMPORAL_ADDRESS: z
     .string()
@@ -44,12 +43,11 @@ export const envSchema = z.object({
     .transform(Number)
     .pipe(z.number().int().min(1).max(65535))
     .optional(),
-  HOOKRELAY_ENCRYPTION_KEY: optionalString.pipe(
-    z
-      .string()
-      .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
-      .optional(),
-  ),
+  HOOKRELAY_ENCRYPTION_KEY: z
+    .string()
+    .trim()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+    .optional(),
   HOOKRELAY_ALLOW_HTTP: booleanFlag,
   HOOKRELAY_ALLOWED_CIDRS: z.string().trim().default(''),
   /** Delivery attempts in flight per endpoint and worker process; more wait in a timer. */
