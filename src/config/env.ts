@@ -58,6 +58,12 @@ export const envSchema = z.object({
    * random does so about once in 170,000 attempts (0.3^10).
    */
   HOOKRELAY_BREAKER_FAILURES: z.coerce.number().int().min(0).max(1_000).default(10),
+  /**
+   * How long one call into the workflow sandbox may run before the SDK fails the task, in
+   * ms; 0 (the default) sets no limit and spares each call a watchdog thread
+   * (src/temporal/sandbox-limit.ts).
+   */
+  HOOKRELAY_WORKFLOW_SANDBOX_TIMEOUT_MS: z.coerce.number().int().min(0).max(4_294_967_295).default(0),
   SMTP_URL: optionalUrl,
   SMTP_FROM: z.string().trim().min(3).default('hookrelay@localhost'),
   SMS_API_URL: optionalUrl,

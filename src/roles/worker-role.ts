@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics';
 import type { Services } from '../runtime/services';
 import { parseCidrList } from '../security/ssrf';
 import { createTurnNotifier } from '../temporal/delivery-turns';
+import { sdkSkipsWatchdogWithoutLimit } from '../temporal/sandbox-limit';
 import { ensureSearchAttributes } from '../temporal/search-attribute-registry';
 import { createHookrelayWorker, ReceiverWaits } from '../temporal/worker';
 import { loadWorkflowBundle } from '../temporal/workflow-bundle';
@@ -32,12 +33,18 @@ export async function startWorkerRole(services: Services, metrics?: Metrics): Pr
   });
   const senders = createChannelSenders({ config, transport, box: services.box, userAgent: USER_AGENT, db: services.mongo.db });
   const receiverWaits = new ReceiverWaits();
+  if (config.HOOKRELAY_WORKFLOW_SANDBOX_TIMEOUT_MS === 0 && !sdkSkipsWatchdogWithoutLimit()) {
+    logger.warn(
+      'the Temporal SDK is installed without patches/ (npm ci applies them): each call into the workflow sandbox still starts a watchdog thread',
+    );
+  }
   const worker = await createHookrelayWorker({
     connection,
     receiverWaits,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: await loadWorkflowBundle(),
+    workflowSandboxTimeoutMs: config.HOOKRELAY_WORKFLOW_SANDBOX_TIMEOUT_MS,
     activities: createActivities({
       db: services.mongo.db,
       box: services.box,

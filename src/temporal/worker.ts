@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { HookrelayActivities } from '../../activities';
 import { DEFAULT_ATTEMPT_SLOTS } from '../delivery/attempt-slots';
+import { isolateExecutionTimeout } from './sandbox-limit';
 import { createWorkflowTaskSlotSupplier, ReceiverWaits, type WorkflowTaskSlotLimits } from './workflow-task-slots';
 
 export interface HookrelayWorkerOptions {
@@ -23,6 +24,8 @@ export interface HookrelayWorkerOptions {
   receiverWaits: ReceiverWaits;
   /** Tasks at work below which the worker polls for new ones (default: 4 per core, at least 8). */
   maxBusyWorkflowTasks?: number;
+  /** How long one call into the workflow sandbox may run, in ms; 0 (default): no limit, no watchdog (sandbox-limit.ts). */
+  workflowSandboxTimeoutMs?: number;
 }
 
 // A workflow task stays open while its local first attempts wait on receivers: as many
@@ -60,7 +63,9 @@ export async function createHookrelayWorker(options: HookrelayWorkerOptions): Pr
       nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
     },
   };
-  return Worker.create(workerOptions);
+  // The SDK reads this option like the others but leaves it out of WorkerOptions' type.
+  const sandboxLimit = { isolateExecutionTimeout: isolateExecutionTimeout(options.workflowSandboxTimeoutMs ?? 0) };
+  return Worker.create({ ...workerOptions, ...sandboxLimit } as WorkerOptions);
 }
 
 export { NativeConnection, ReceiverWaits };

@@ -19,7 +19,10 @@ import { createHookrelayWorker, ReceiverWaits, type HookrelayWorkerOptions } fro
 type WorkerTuning = Pick<
   HookrelayWorkerOptions,
   'maxConcurrentActivityTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxBusyWorkflowTasks'
->;
+> & {
+  /** Another bundle than the run's hookrelay workflows (a test's own workflows). */
+  workflowBundle?: HookrelayWorkerOptions['workflowBundle'];
+};
 
 let runtimeInstalled = false;
 
@@ -101,8 +104,9 @@ export async function createTestContext(name: string, env: NodeJS.ProcessEnv = {
         receiverWaits,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
-        workflowBundle: { codePath: inject('workflowBundlePath') },
+        workflowSandboxTimeoutMs: config.HOOKRELAY_WORKFLOW_SANDBOX_TIMEOUT_MS,
         ...workerOptions,
+        workflowBundle: workerOptions.workflowBundle ?? { codePath: inject('workflowBundlePath') },
         activities: createActivities({
           db,
           box,

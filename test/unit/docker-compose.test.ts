@@ -239,6 +239,12 @@ describe('Dockerfile', () => {
     expect(runtime).toContain('USER node');
     expect(runtime.at(-2)).toBe('ENTRYPOINT ["node", "bin/hookrelay.js"]');
     expect(runtime.at(-1)).toBe('CMD ["start"]');
+    // npm ci applies patches/ to the installed dependencies, in both stages.
+    for (const stage of [instructions.slice(0, instructions.indexOf('FROM ${NODE_IMAGE} AS runtime')), runtime]) {
+      const install = stage.findIndex((line) => line.startsWith('RUN npm ci'));
+      expect(stage.indexOf('COPY patches ./patches')).toBeGreaterThan(-1);
+      expect(stage.indexOf('COPY patches ./patches')).toBeLessThan(install);
+    }
     // No sources in the runtime image: bin/hookrelay.js then runs dist/ (and the prebuilt workflow bundle).
     expect(runtime.some((line) => /^COPY (--from=build \/app\/)?src\b/.test(line))).toBe(false);
   });
