@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UNLIMITED_SANDBOX_MS } from '../temporal/sandbox-limit';
 
 /**
  * The one place configuration is read. Every variable is part of the public contract
@@ -63,7 +64,7 @@ export const envSchema = z.object({
    * ms; 0 (the default) sets no limit and spares each call a watchdog thread
    * (src/temporal/sandbox-limit.ts).
    */
-  HOOKRELAY_WORKFLOW_SANDBOX_TIMEOUT_MS: z.coerce.number().int().min(0).max(4_294_967_295).default(0),
+  HOOKRELAY_WORKFLOW_SANDBOX_TIMEOUT_MS: z.coerce.number().int().min(0).max(UNLIMITED_SANDBOX_MS).default(0),
   SMTP_URL: optionalUrl,
   SMTP_FROM: z.string().trim().min(3).default('hookrelay@localhost'),
   SMS_API_URL: optionalUrl,

@@ -17,7 +17,7 @@ export const UNLIMITED_SANDBOX_MS = 4_294_967_295;
 
 /** The SDK's `isolateExecutionTimeout` for a limit in ms, 0 meaning none. */
 export function isolateExecutionTimeout(limitMs: number): string {
-  return `${limitMs === 0 ? UNLIMITED_SANDBOX_MS : Math.min(limitMs, UNLIMITED_SANDBOX_MS)}ms`;
+  return `${limitMs === 0 ? UNLIMITED_SANDBOX_MS : limitMs}ms`;
 }
 
 /** The SDK's files that call into the sandbox: its reusable context (the default) and one context per run. */

@@ -39,6 +39,14 @@ describe('workflow sandbox limit', () => {
     rounds = roundsFor(SPIN_MS);
   });
 
+  /** One run of the spin workflow on the context's task queue. */
+  const spinRun = (context: TestContext, name: string) => ({
+    args: [rounds],
+    taskQueue: context.taskQueue,
+    workflowId: `spin-${name}-${context.taskQueue}`,
+    workflowTaskTimeout: '1 minute',
+  });
+
   afterEach(async () => {
     await ctx?.close();
     ctx = undefined;
@@ -47,24 +55,14 @@ describe('workflow sandbox limit', () => {
   it('by default lets a call run as long as it takes', async () => {
     ctx = await createTestContext('sandbox-none');
     await ctx.startWorker({}, { workflowBundle });
-    const result = await ctx.client.workflow.execute('spin', {
-      args: [rounds],
-      taskQueue: ctx.taskQueue,
-      workflowId: `spin-none-${ctx.taskQueue}`,
-      workflowTaskTimeout: '1 minute',
-    });
+    const result = await ctx.client.workflow.execute('spin', spinRun(ctx, 'none'));
     expect(result).toBe(spinRounds(rounds));
   });
 
   it('fails the task of a call that runs past the limit it is given', async () => {
     ctx = await createTestContext('sandbox-limit', { HOOKRELAY_WORKFLOW_SANDBOX_TIMEOUT_MS: String(LIMIT_MS) });
     await ctx.startWorker({}, { workflowBundle });
-    const handle = await ctx.client.workflow.start('spin', {
-      args: [rounds],
-      taskQueue: ctx.taskQueue,
-      workflowId: `spin-limit-${ctx.taskQueue}`,
-      workflowTaskTimeout: '1 minute',
-    });
+    const handle = await ctx.client.workflow.start('spin', spinRun(ctx, 'limit'));
     // The SDK fails the task when the call runs past the limit; Temporal retries it.
     let failure: string | null | undefined;
     for (let tries = 0; tries < 150 && !failure; tries++) {
